@@ -1,0 +1,11 @@
+// The simulator self-test: checks SimDisk, FaultPlan, WriteLog, CrashStates and the block
+// manager's validators against independent models, one seed at a time.
+#pragma once
+
+#include "scenarios/suite.h"
+
+namespace pdsim::scenarios {
+
+[[nodiscard]] SeedOutcome run_sim_selftest(std::uint64_t seed, const RunOptions& opts, std::ostream& trace);
+
+}  // namespace pdsim::scenarios

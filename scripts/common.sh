@@ -1,0 +1,47 @@
+# Shared by ./pdsim and ./run-tests: install what is missing, configure, build.
+# Sourced, not run. Every step is incremental: a second call does no work that is already done.
+
+PDSIM_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# Debian packages the build needs (compilers and libraries).
+PDSIM_BUILD_PACKAGES=(g++ cmake ninja-build ccache libfmt-dev libcli11-dev nlohmann-json3-dev libexpat1-dev
+  zlib1g-dev libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev)
+
+pdsim_log() { printf 'pdsim: %s\n' "$*" >&2; }
+
+# pdsim_ensure_packages PKG...: apt-get install the ones that are not installed, and only those.
+pdsim_ensure_packages() {
+  local missing=()
+  local p
+  for p in "$@"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+      missing+=("$p")
+    fi
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=()
+  [ "$(id -u)" -ne 0 ] && sudo=(sudo)
+  pdsim_log "installing missing Debian packages: ${missing[*]}"
+  if ! "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2; then
+    pdsim_log "apt-get install failed; updating the package lists and trying again"
+    "${sudo[@]}" apt-get update -q >&2 || return 1
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2 || return 1
+  fi
+}
+
+# pdsim_build BUILD_DIR [TARGET...] [-- CMAKE_ARGS...]: configure once, build incrementally with -j2.
+pdsim_build() {
+  local dir="$1"; shift
+  local targets=() cmake_args=()
+  while [ $# -gt 0 ]; do
+    if [ "$1" = "--" ]; then shift; cmake_args=("$@"); break; fi
+    targets+=("$1"); shift
+  done
+  if [ ! -f "$dir/build.ninja" ]; then
+    cmake -S "$PDSIM_ROOT" -B "$dir" -G Ninja "${cmake_args[@]}" >&2 || return 1
+  fi
+  local tflags=()
+  local t
+  for t in "${targets[@]}"; do tflags+=(--target "$t"); done
+  cmake --build "$dir" -j2 "${tflags[@]}" >&2
+}
