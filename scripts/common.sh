@@ -39,6 +39,8 @@ pdsim_build() {
   done
   if [ ! -f "$dir/build.ninja" ]; then
     cmake -S "$PDSIM_ROOT" -B "$dir" -G Ninja "${cmake_args[@]}" >&2 || return 1
+  elif [ ${#cmake_args[@]} -gt 0 ]; then
+    cmake "$dir" "${cmake_args[@]}" >/dev/null || return 1  # re-apply options to an existing tree
   fi
   local tflags=()
   local t
