@@ -236,7 +236,7 @@ sim::FaultPlan draw_plan(Rng& rng) {
   return std::move(plan).value();
 }
 
-ValidatorResult validator_phase(std::uint64_t seed, Checker& c, Rng& rng) {
+ValidatorResult validator_phase(std::uint64_t seed, Checker& c, Rng& rng, std::ostream* trace) {
   ValidatorResult r;
   const HeaderValidator validator("selftest", salt::btree_node, 8);
   sim::FaultPlan plan = draw_plan(rng);
@@ -298,6 +298,7 @@ ValidatorResult validator_phase(std::uint64_t seed, Checker& c, Rng& rng) {
       ++r.exact_rounds;
     }
   }
+  if (trace != nullptr) print_log(*trace, disk.log(), "validators");
   r.counters = disk.counters();
   r.log_digest = disk.log().digest();
   return r;
@@ -315,14 +316,16 @@ SeedOutcome run_sim_selftest(std::uint64_t seed, const RunOptions& opts, std::os
   DurabilityResult d = durability_phase(seed, c, disk, durability_rng);
   if (opts.trace) print_log(trace, disk.log(), "durability");
   CrashResult cr = crash_phase(seed, c, disk.log());
-  ValidatorResult v = validator_phase(seed, c, validator_rng);
+  ValidatorResult v = validator_phase(seed, c, validator_rng, opts.trace ? &trace : nullptr);
 
   SeedOutcome out;
   out.failures = std::move(c.failures);
   out.passed = out.failures.empty();
   out.summary = fmt::format(
-      "durability: {} ops, {} power cuts, log {:016x}, image {:016x} | crash states: {} at {} points ({} sampled) | "
-      "validators: plan [{}], {} good reads, {} refused, {} exact clean rounds, {} | log {:016x}",
+      "\n  durability    {} ops, {} power cuts, log {:016x}, image {:016x}"
+      "\n  crash states  {} at {} points ({} sampled)"
+      "\n  validators    plan [{}]: {} good reads, {} refused, {} exact clean rounds"
+      "\n  faulty disk   {}, log {:016x}",
       disk.log().size(), d.power_cuts, d.log_digest, d.image_digest, cr.states, cr.points, cr.sampled_points, v.plan,
       v.good, v.refused, v.exact_rounds, v.counters.summary(), v.log_digest);
   return out;

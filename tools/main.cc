@@ -15,8 +15,8 @@ namespace {
 constexpr const char* kVersion = "pdsim 0.1.0";
 
 int cmd_list() {
-  fmt::print("suites:\n");
-  for (const auto& s : pdsim::scenarios::all_suites()) fmt::print("  {:<10} {}\n", s.name, s.description);
+  fmt::print(std::cout, "suites:\n");
+  for (const auto& s : pdsim::scenarios::all_suites()) fmt::print(std::cout, "  {:<10} {}\n", s.name, s.description);
   return 0;
 }
 
@@ -39,22 +39,22 @@ int cmd_run(const RunArgs& a) {
   }
   std::uint64_t first = a.seed_given ? a.seed : a.first_seed;
   std::uint64_t count = a.seed_given ? 1 : a.seeds;
-  fmt::print("suite {}: {}\n", suite->name, suite->description);
-  fmt::print("seeds {}..{}\n", first, first + count - 1);
+  fmt::print(std::cout, "suite {}: {}\n", suite->name, suite->description);
+  fmt::print(std::cout, "seeds {}..{}\n", first, first + count - 1);
   pdsim::scenarios::RunOptions opts{.trace = a.trace};
   std::uint64_t passed = 0, failed = 0;
   for (std::uint64_t seed = first; seed < first + count; ++seed) {
     auto out = suite->run_seed(seed, opts, std::cout);
-    fmt::print("seed {}: {} | {}\n", seed, out.passed ? "ok" : "FAILED", out.summary);
+    fmt::print(std::cout, "seed {}: {}{}\n", seed, out.passed ? "ok" : "FAILED", out.summary);
     if (out.passed) {
       ++passed;
       continue;
     }
     ++failed;
-    for (const auto& f : out.failures) fmt::print("  failure: {}\n", f);
-    fmt::print("  reproduce: ./pdsim run {} --seed {}\n", suite->name, seed);
+    for (const auto& f : out.failures) fmt::print(std::cout, "  failure: {}\n", f);
+    fmt::print(std::cout, "  reproduce: ./pdsim run {} --seed {}\n", suite->name, seed);
   }
-  fmt::print("{} passed, {} failed\n", passed, failed);
+  fmt::print(std::cout, "{} passed, {} failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }
 
@@ -62,6 +62,7 @@ int cmd_run(const RunArgs& a) {
 
 int main(int argc, char** argv) {
   CLI::App app{"pdsim: a deterministic simulation and fault-injection testbed for the device-mapper persistent-data library"};
+  app.name("pdsim");
   app.require_subcommand(1);
   app.set_version_flag("--version", kVersion);
 
@@ -80,7 +81,8 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;  // usage errors exit 2, like the thin tools
   }
   if (list->parsed()) return cmd_list();
   if (run->parsed()) {
@@ -88,7 +90,7 @@ int main(int argc, char** argv) {
     return cmd_run(run_args);
   }
   if (info->parsed()) {
-    fmt::print("{}\ncrc32c: {}\n", kVersion, pdsim::crc32c_implementation());
+    fmt::print(std::cout, "{}\ncrc32c: {}\n", kVersion, pdsim::crc32c_implementation());
     return 0;
   }
   return 2;
