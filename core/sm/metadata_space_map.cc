@@ -1,0 +1,217 @@
+#include "core/sm/metadata_space_map.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace pdsim::sm {
+
+MetadataSpaceMap::MetadataSpaceMap(TransactionManager& tm, LowLevel ll)
+    : tm_(&tm), ll_(std::move(ll)), old_ll_(ll_.clone()) {}
+
+Result<std::unique_ptr<MetadataSpaceMap>> MetadataSpaceMap::create(TransactionManager& tm, BlockNr nr_blocks) {
+  if (nr_blocks < 2) return Error::invalid(fmt::format("metadata device of {} blocks is too small", nr_blocks));
+  nr_blocks = std::min(nr_blocks, kMetadataMaxBlocks);
+  // The low level's structures do not exist yet: build them in bootstrap mode, blocks handed out
+  // linearly from block 1 (block 0 is the superblock).
+  auto sm = std::make_unique<MetadataSpaceMap>(
+      tm, LowLevel(tm, std::make_unique<MetadataIndex>(tm, 0), 0, 0, 0));
+  tm.set_space_map(sm.get());
+  sm->bootstrap_ = true;
+  sm->begin_ = 1;
+  {
+    PDSIM_TRY_ASSIGN(auto index, MetadataIndex::create(tm));
+    btree::Info overflow{&tm, 1, btree::plain_value_type(4)};
+    PDSIM_TRY_ASSIGN(BlockNr overflow_root, btree::create_empty(overflow));
+    sm->ll_ = LowLevel(tm, std::move(index), 0, 0, overflow_root);
+  }
+  PDSIM_TRY(sm->ll_.extend(nr_blocks));
+  sm->bootstrap_ = false;
+  sm->old_ll_ = sm->ll_.clone();
+  // Account for the superblock and every block the bootstrap handed out.
+  sm->enter();
+  Status own = sm->queue(OpKind::inc, 0, sm->begin_);
+  PDSIM_TRY(sm->leave(std::move(own)));
+  PDSIM_TRY(sm->commit());
+  return sm;
+}
+
+Result<std::unique_ptr<MetadataSpaceMap>> MetadataSpaceMap::open(TransactionManager& tm, const SpaceMapRoot& root) {
+  RootFields f = RootFields::unpack(root);
+  if (f.nr_blocks > kMetadataMaxBlocks)
+    return Error::corruption(fmt::format("metadata space map root: {} blocks is more than the maximum {}", f.nr_blocks, kMetadataMaxBlocks));
+  if (f.nr_blocks > tm.block_manager().nr_blocks())
+    return Error::corruption(fmt::format("metadata space map root: {} blocks but the device has only {}", f.nr_blocks,
+                                         tm.block_manager().nr_blocks()));
+  PDSIM_TRY_ASSIGN(auto index, MetadataIndex::open(tm, f.bitmap_root));
+  auto sm = std::make_unique<MetadataSpaceMap>(tm, LowLevel(tm, std::move(index), f.nr_blocks, f.nr_allocated, f.ref_count_root));
+  tm.set_space_map(sm.get());
+  return sm;
+}
+
+// ---- recursion ----
+
+Status MetadataSpaceMap::queue(OpKind kind, BlockNr begin, BlockNr end) {
+  if (begin >= end) return {};
+  if (queue_.size() >= kQueueCapacity)
+    return Error::busy(fmt::format("too many recursive allocations ({} queued space-map operations)", queue_.size()));
+  queue_.push_back({kind, begin, end});
+  return {};
+}
+
+Status MetadataSpaceMap::apply_queue() {
+  // FIFO: peek the oldest, apply it, then remove it. Applying may append more. A failing
+  // operation stays queued with everything after it (the caller will abort).
+  while (!queue_.empty()) {
+    const QueuedOp op = queue_.front();
+    Status s = op.kind == OpKind::inc ? ll_.inc(op.begin, op.end) : ll_.dec(op.begin, op.end);
+    if (!s) return s;
+    queue_.pop_front();
+  }
+  return {};
+}
+
+Status MetadataSpaceMap::leave(Status own) {
+  Status applied;
+  if (recursion_count_ == 1) applied = apply_queue();
+  --recursion_count_;
+  if (!own) return own;
+  return applied;
+}
+
+std::int64_t MetadataSpaceMap::queued_adjustment(BlockNr b) const {
+  std::int64_t adj = 0;
+  for (const auto& op : queue_)
+    if (b >= op.begin && b < op.end) adj += op.kind == OpKind::inc ? 1 : -1;
+  return adj;
+}
+
+// ---- queries ----
+
+Result<BlockNr> MetadataSpaceMap::nr_free() {
+  if (bootstrap_) return ll_.nr_blocks() - begin_;
+  const BlockNr used = old_ll_.nr_allocated() + allocated_this_transaction_;
+  return old_ll_.nr_blocks() > used ? old_ll_.nr_blocks() - used : 0;
+}
+
+Result<std::uint32_t> MetadataSpaceMap::get_count(BlockNr b) {
+  if (bootstrap_) return b < begin_ ? 1u : 0u;
+  PDSIM_TRY_ASSIGN(std::uint32_t v, ll_.lookup(b));
+  const std::int64_t c = static_cast<std::int64_t>(v) + queued_adjustment(b);
+  if (c < 0) return Error::corruption(fmt::format("reference count of block {} would go below zero with the queued operations", b));
+  return static_cast<std::uint32_t>(c);
+}
+
+Result<bool> MetadataSpaceMap::count_is_more_than_one(BlockNr b) {
+  if (bootstrap_) return false;
+  const std::int64_t adj = queued_adjustment(b);
+  if (adj > 1) return true;
+  PDSIM_TRY_ASSIGN(std::uint32_t v, ll_.lookup_bitmap(b));
+  if (v == 3) return true;
+  return static_cast<std::int64_t>(v) + adj > 1;
+}
+
+// ---- changes ----
+
+Status MetadataSpaceMap::set_count(BlockNr b, std::uint32_t count) {
+  if (bootstrap_) return Error::invalid("metadata space map: set_count while bootstrapping");
+  if (recursing()) return Error::invalid("metadata space map: set_count while recursing");
+  enter();
+  Status own = ll_.set_count(b, count);
+  return leave(std::move(own));
+}
+
+Status MetadataSpaceMap::inc(BlockNr begin, BlockNr end) {
+  if (bootstrap_ || recursing()) return queue(OpKind::inc, begin, end);
+  enter();
+  Status own = ll_.inc(begin, end);
+  return leave(std::move(own));
+}
+
+Status MetadataSpaceMap::dec(BlockNr begin, BlockNr end) {
+  if (bootstrap_ || recursing()) return queue(OpKind::dec, begin, end);
+  enter();
+  Status own = ll_.dec(begin, end);
+  return leave(std::move(own));
+}
+
+Result<std::optional<BlockNr>> MetadataSpaceMap::find_block() {
+  PDSIM_TRY_ASSIGN(std::optional<BlockNr> b, find_common_free_block(old_ll_, ll_, begin_));
+  return b;
+}
+
+Result<std::optional<BlockNr>> MetadataSpaceMap::new_block() {
+  if (bootstrap_) {
+    if (begin_ == ll_.nr_blocks()) return std::optional<BlockNr>();
+    return std::optional<BlockNr>(begin_++);
+  }
+  PDSIM_TRY_ASSIGN(std::optional<BlockNr> b, find_block());
+  if (!b) return b;
+  begin_ = *b + 1;
+  if (recursing()) {
+    PDSIM_TRY(queue(OpKind::inc, *b, *b + 1));
+  } else {
+    enter();
+    Status own = ll_.inc(*b, *b + 1);
+    PDSIM_TRY(leave(std::move(own)));
+  }
+  ++allocated_this_transaction_;
+  PDSIM_TRY(check_threshold());
+  return b;
+}
+
+void MetadataSpaceMap::set_threshold(BlockNr threshold, std::function<void()> callback) {
+  threshold_ = threshold;
+  threshold_callback_ = std::move(callback);
+  threshold_last_.reset();
+}
+
+Status MetadataSpaceMap::check_threshold() {
+  if (!threshold_) return {};
+  PDSIM_TRY_ASSIGN(BlockNr free, nr_free());
+  const bool below = free <= *threshold_;
+  const bool was_below = threshold_last_ && *threshold_last_ <= *threshold_;
+  threshold_last_ = free;
+  if (below && !was_below && threshold_callback_) threshold_callback_();
+  return {};
+}
+
+Status MetadataSpaceMap::commit() {
+  if (bootstrap_) return {};
+  PDSIM_TRY(ll_.index().commit());
+  old_ll_ = ll_.clone();
+  allocated_this_transaction_ = 0;
+  return {};
+}
+
+Result<SpaceMapRoot> MetadataSpaceMap::copy_root() {
+  if (bootstrap_) return Error::invalid("metadata space map: copy_root while bootstrapping");
+  return ll_.root_fields().pack();
+}
+
+Status MetadataSpaceMap::extend(BlockNr extra_blocks) {
+  if (bootstrap_ || recursing()) return Error::invalid("metadata space map: extend while bootstrapping or recursing");
+  BlockNr old_len = ll_.nr_blocks();
+  begin_ = old_len;
+  bootstrap_ = true;
+  // Every block allocated from here on comes linearly from the new area, so the commit overhead
+  // of growing comes out of the new space (seed bugs (c), (d), (e)).
+  Status s = ll_.extend(extra_blocks);
+  while (s) {
+    // Account for what the last round handed out, apply (which may hand out more), commit the
+    // index (which may hand out more); stop when a round allocated nothing.
+    s = queue(OpKind::inc, old_len, begin_);
+    if (!s) break;
+    old_len = begin_;
+    enter();
+    s = leave(Status{});
+    if (!s) break;
+    s = ll_.index().commit();
+    if (!s) break;
+    if (begin_ == old_len) break;
+  }
+  bootstrap_ = false;
+  return s;
+}
+
+}  // namespace pdsim::sm
