@@ -5,7 +5,7 @@ PDSIM_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 # Debian packages the build needs (compilers and libraries).
 PDSIM_BUILD_PACKAGES=(g++ cmake ninja-build ccache libfmt-dev libcli11-dev nlohmann-json3-dev libexpat1-dev
-  zlib1g-dev libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev)
+  zlib1g-dev xz-utils libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev)
 
 pdsim_log() { printf 'pdsim: %s\n' "$*" >&2; }
 
