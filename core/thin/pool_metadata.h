@@ -1,0 +1,137 @@
+// pdsim — dm-thin pool metadata (algorithms.md §8) on top of the engine: the superblock, the
+// device-details tree, the two-level mapping tree (device id -> virtual block -> block_time),
+// the data space map, snapshots that share their origin's mapping tree by reference count,
+// metadata snapshots (held roots), resize of both devices, commit and abort.
+//
+// Every mutating call is part of the current transaction. An error from one is a failed metadata
+// operation: the caller aborts (dm-thin then sets NEEDS_CHECK and drops to read-only, see
+// core/thin/pool.h).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <memory>
+#include <optional>
+
+#include "core/btree/btree.h"
+#include "core/sm/disk_space_map.h"
+#include "core/sm/metadata_space_map.h"
+#include "core/thin/thin_format.h"
+
+namespace pdsim::thin {
+
+struct LookupResult {
+  BlockNr data_block;
+  bool shared;  // the device was snapshotted after this mapping was made
+};
+
+class PoolMetadata {
+ public:
+  static constexpr std::size_t kDefaultCacheBlocks = 1024;
+
+  // Formats `dev` as a new pool (data space map of 0 blocks; resize_data grows it).
+  [[nodiscard]] static Result<std::unique_ptr<PoolMetadata>> format(BlockDevice& dev, std::uint32_t data_block_size);
+  // Opens an existing pool. data_block_size, if given, must match the superblock's.
+  [[nodiscard]] static Result<std::unique_ptr<PoolMetadata>> open(BlockDevice& dev,
+                                                                  std::optional<std::uint32_t> data_block_size = std::nullopt,
+                                                                  bool read_only = false);
+
+  // ---- devices ----
+  [[nodiscard]] Status create_thin(std::uint64_t id);
+  [[nodiscard]] Status create_snapshot(std::uint64_t id, std::uint64_t origin);
+  [[nodiscard]] Status delete_device(std::uint64_t id);
+  [[nodiscard]] Result<bool> device_exists(std::uint64_t id);
+  [[nodiscard]] Result<DeviceDetails> device_details(std::uint64_t id);
+  [[nodiscard]] Result<std::vector<std::uint64_t>> device_ids();
+
+  // ---- mappings ----
+  // Allocates a data block (count 1). nullopt when the data device is full.
+  [[nodiscard]] Result<std::optional<BlockNr>> alloc_data_block();
+  // Maps vblock of device id to data_block (whose reference is transferred to the mapping).
+  [[nodiscard]] Status insert_mapping(std::uint64_t id, std::uint64_t vblock, BlockNr data_block);
+  [[nodiscard]] Result<std::optional<LookupResult>> find_block(std::uint64_t id, std::uint64_t vblock);
+  [[nodiscard]] Status remove_mapping(std::uint64_t id, std::uint64_t vblock);
+  // Removes every mapping in [begin, end); returns how many.
+  [[nodiscard]] Result<std::uint64_t> remove_range(std::uint64_t id, std::uint64_t begin, std::uint64_t end);
+  // Highest mapped virtual block, nullopt when nothing is mapped.
+  [[nodiscard]] Result<std::optional<std::uint64_t>> highest_mapped_block(std::uint64_t id);
+  // Visits a device's mappings in order; return false to stop.
+  [[nodiscard]] Status walk_mappings(std::uint64_t id,
+                                     const std::function<Result<bool>(std::uint64_t vblock, std::uint64_t block_time)>& fn);
+
+  // ---- pool ----
+  [[nodiscard]] Status set_transaction_id(std::uint64_t current, std::uint64_t next);
+  [[nodiscard]] std::uint64_t transaction_id() const { return trans_id_; }
+  [[nodiscard]] std::uint32_t time() const { return time_; }
+  [[nodiscard]] Status commit();
+  [[nodiscard]] Status abort();
+  [[nodiscard]] Status resize_data(BlockNr new_nr_blocks);
+  [[nodiscard]] Status resize_metadata(BlockNr new_nr_blocks);
+  [[nodiscard]] Status reserve_metadata_snap();
+  [[nodiscard]] Status release_metadata_snap();
+  [[nodiscard]] BlockNr held_root() const { return held_root_; }
+  // NEEDS_CHECK: set in core and written into the committed superblock (flags only).
+  [[nodiscard]] Status set_needs_check();
+  [[nodiscard]] bool needs_check() const { return (flags_ & kNeedsCheckFlag) != 0; }
+
+  [[nodiscard]] Result<BlockNr> data_nr_blocks() { return data_sm_->nr_blocks(); }
+  [[nodiscard]] Result<BlockNr> data_nr_free() { return data_sm_->nr_free(); }
+  [[nodiscard]] Result<BlockNr> metadata_nr_blocks() { return meta_sm_->nr_blocks(); }
+  // The free metadata count dm-thin sees: space-map free minus the reserve, floored at 0.
+  [[nodiscard]] Result<BlockNr> metadata_nr_free();
+  [[nodiscard]] BlockNr metadata_reserve() const { return metadata_reserve_; }
+  void set_metadata_threshold(BlockNr threshold, std::function<void()> callback) {
+    meta_sm_->set_threshold(threshold, std::move(callback));
+  }
+
+  [[nodiscard]] BlockManager& block_manager() { return bm_; }
+  [[nodiscard]] TransactionManager& tm() { return tm_; }
+  [[nodiscard]] sm::MetadataSpaceMap& metadata_sm() { return *meta_sm_; }
+  [[nodiscard]] sm::DiskSpaceMap& data_sm() { return *data_sm_; }
+  [[nodiscard]] BlockNr mapping_root() const { return root_; }
+  [[nodiscard]] BlockNr details_root() const { return details_root_; }
+
+  PoolMetadata(BlockDevice& dev, std::uint32_t data_block_size);
+
+ private:
+  struct DeviceRecord {
+    std::uint64_t id;
+    DeviceDetails details;
+    bool changed = false;
+    std::uint32_t open_count = 0;
+  };
+
+  [[nodiscard]] Status open_space_maps(const Superblock& sb);
+  [[nodiscard]] Status begin_transaction();
+  [[nodiscard]] Status commit_steps();  // §8.8 steps 1–7
+  [[nodiscard]] Status write_details();
+  [[nodiscard]] Result<DeviceRecord*> record_for(std::uint64_t id);  // in core, else from the details tree
+  [[nodiscard]] Result<BlockNr> subtree_root(std::uint64_t id);
+  void recompute_reserve();
+
+  [[nodiscard]] btree::ValueType block_time_type();
+  [[nodiscard]] btree::Info info();          // 2 levels, block_time
+  [[nodiscard]] btree::Info tl_info();       // top level, value = subtree root (dec deletes it)
+  [[nodiscard]] btree::Info bl_info();       // one device's subtree, block_time
+  [[nodiscard]] btree::Info details_info();  // device details
+
+  BlockDevice& dev_;
+  BlockManager bm_;
+  TransactionManager tm_;
+  std::unique_ptr<sm::MetadataSpaceMap> meta_sm_;
+  std::unique_ptr<sm::DiskSpaceMap> data_sm_;
+
+  BlockNr root_ = 0;
+  BlockNr details_root_ = 0;
+  BlockNr held_root_ = 0;
+  std::uint32_t time_ = 0;
+  std::uint64_t trans_id_ = 0;
+  std::uint32_t flags_ = 0;
+  std::uint32_t data_block_size_;
+  BlockNr metadata_reserve_ = 0;
+  bool in_service_ = false;
+  std::list<DeviceRecord> records_;  // newest first, as the kernel's list
+};
+
+}  // namespace pdsim::thin
