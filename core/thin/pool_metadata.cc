@@ -348,6 +348,27 @@ Status PoolMetadata::walk_mappings(std::uint64_t id,
   return btree::walk(bl, r, [&](std::uint64_t k, btree::ValueSpan v) { return fn(k, load_le<std::uint64_t>(v.data())); });
 }
 
+// ---- restore ----
+
+Status PoolMetadata::restore_details(std::uint64_t id, const DeviceDetails& details) {
+  in_service_ = true;
+  PDSIM_TRY_ASSIGN(DeviceRecord * rec, record_for(id));
+  rec->details = details;
+  rec->changed = true;
+  return {};
+}
+
+Status PoolMetadata::restore_mapping(std::uint64_t id, std::uint64_t vblock, BlockNr data_block, std::uint32_t time) {
+  in_service_ = true;
+  PDSIM_TRY(data_sm_->inc(data_block));
+  const std::uint64_t keys[2] = {id, vblock};
+  auto mapping = info();
+  PDSIM_TRY_ASSIGN(auto r, btree::insert(mapping, root_, keys, u64_value(pack_block_time(data_block, time))));
+  root_ = r.root;
+  if (!r.inserted) return Error::invalid(fmt::format("thin device {}: block {} is mapped twice", id, vblock));
+  return {};
+}
+
 // ---- pool ----
 
 Status PoolMetadata::set_transaction_id(std::uint64_t current, std::uint64_t next) {

@@ -85,6 +85,19 @@ class PoolMetadata {
     meta_sm_->set_threshold(threshold, std::move(callback));
   }
 
+  // ---- restore (building a pool from a dump) ----
+  // Sets a device's details as given (the device must exist).
+  [[nodiscard]] Status restore_details(std::uint64_t id, const DeviceDetails& details);
+  // Maps vblock to data_block at the given time, taking a reference on the data block (a restored
+  // pool has no sharing: a data block mapped k times has count k).
+  [[nodiscard]] Status restore_mapping(std::uint64_t id, std::uint64_t vblock, BlockNr data_block, std::uint32_t time);
+  void restore_superblock_fields(std::uint32_t time, std::uint64_t trans_id, std::uint32_t flags) {
+    in_service_ = true;
+    time_ = time;
+    trans_id_ = trans_id;
+    flags_ = flags;
+  }
+
   [[nodiscard]] BlockManager& block_manager() { return bm_; }
   [[nodiscard]] TransactionManager& tm() { return tm_; }
   [[nodiscard]] sm::MetadataSpaceMap& metadata_sm() { return *meta_sm_; }
