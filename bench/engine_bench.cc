@@ -2,6 +2,7 @@
 // allocation, and the commit of N dirty blocks. Each reports ns per operation and, as a counter,
 // device blocks written per operation.
 #include <benchmark/benchmark.h>
+#include <fmt/format.h>
 
 #include "core/block/checksum.h"
 #include "core/sm/disk_space_map.h"

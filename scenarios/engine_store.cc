@@ -42,7 +42,7 @@ EngineStore::EngineStore(BlockDevice& dev) : dev_(dev), bm_(dev, kCacheBlocks), 
 btree::Info EngineStore::map_info() { return btree::Info{&tm_, 1, btree::plain_value_type(8)}; }
 
 btree::Info EngineStore::volumes_info() {
-  btree::ValueType data_block;
+  btree::ValueType data_block{};
   data_block.size = 8;
   sm::DiskSpaceMap* data = data_.get();
   data_block.inc = [data](btree::ValueSpan v, std::size_t n) -> Status {
@@ -54,12 +54,12 @@ btree::Info EngineStore::volumes_info() {
     return {};
   };
   data_block.equal = [](btree::ValueSpan a, btree::ValueSpan b) { return std::equal(a.begin(), a.end(), b.begin(), b.end()); };
-  return btree::Info{&tm_, 2, data_block};
+  return btree::Info{&tm_, 2, std::move(data_block)};
 }
 
 btree::Info EngineStore::volume_subtree_info() {
   // dm-thin's "top" view: deleting a volume's entry deletes its whole subtree.
-  btree::ValueType subtree;
+  btree::ValueType subtree{};
   subtree.size = 8;
   TransactionManager* tm = &tm_;
   subtree.inc = [tm](btree::ValueSpan v, std::size_t n) -> Status {
@@ -75,7 +75,7 @@ btree::Info EngineStore::volume_subtree_info() {
     return {};
   };
   subtree.equal = [](btree::ValueSpan a, btree::ValueSpan b) { return std::equal(a.begin(), a.end(), b.begin(), b.end()); };
-  return btree::Info{&tm_, 1, subtree};
+  return btree::Info{&tm_, 1, std::move(subtree)};
 }
 
 Result<std::unique_ptr<EngineStore>> EngineStore::format(BlockDevice& dev, BlockNr data_blocks) {

@@ -129,7 +129,8 @@ DurabilityResult durability_phase(std::uint64_t seed, Checker& c, SimDisk& disk,
             c.expect(is_version, fmt::format("seed {}: power cut ({}) left block {} with data never written", seed,
                                              to_string(policy), blk));
             break;
-          case PowerCutPolicy::torn: break;  // sectors may be garbage: only untouched blocks are checked
+          case PowerCutPolicy::torn:
+          case PowerCutPolicy::garbage: break;  // sectors may be mixed or garbage: only untouched blocks are checked
         }
       }
       if (policy == PowerCutPolicy::prefix) {

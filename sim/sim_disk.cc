@@ -18,6 +18,7 @@ std::string_view to_string(PowerCutPolicy p) noexcept {
     case PowerCutPolicy::subset: return "subset";
     case PowerCutPolicy::reorder: return "reorder";
     case PowerCutPolicy::torn: return "torn";
+    case PowerCutPolicy::garbage: return "garbage";
   }
   return "?";
 }
@@ -25,7 +26,7 @@ std::string_view to_string(PowerCutPolicy p) noexcept {
 Result<PowerCutPolicy> parse_power_cut_policy(std::string_view s) {
   for (auto p : kAllPowerCutPolicies)
     if (to_string(p) == s) return p;
-  return Error::invalid(fmt::format("unknown power-cut policy '{}' (none, all, prefix, subset, reorder, torn)", s));
+  return Error::invalid(fmt::format("unknown power-cut policy '{}' (none, all, prefix, subset, reorder, torn, garbage)", s));
 }
 
 std::uint64_t SimDiskCounters::faults_fired() const { return std::accumulate(faults.begin(), faults.end(), 0ull); }
@@ -47,12 +48,12 @@ std::string SimDiskCounters::summary() const {
   return s;
 }
 
-SharedBlock tear(ConstBlockSpan old_data, ConstBlockSpan new_data, Rng& rng) {
+SharedBlock tear(ConstBlockSpan old_data, ConstBlockSpan new_data, Rng& rng, bool with_garbage) {
   auto out = std::make_shared<Block>();
   for (std::size_t s = 0; s < kSectorsPerBlock; ++s) {
     std::size_t off = s * kSectorSize;
     auto dst = std::span<std::uint8_t>(out->data() + off, kSectorSize);
-    switch (rng.below(3)) {
+    switch (rng.below(with_garbage ? 3 : 2)) {
       case 0: std::copy_n(old_data.data() + off, kSectorSize, dst.data()); break;
       case 1: std::copy_n(new_data.data() + off, kSectorSize, dst.data()); break;
       default: rng.fill(dst); break;
@@ -214,6 +215,7 @@ PowerCutReport SimDisk::power_cut(PowerCutPolicy policy) {
       break;
     }
     case PowerCutPolicy::torn:
+    case PowerCutPolicy::garbage:
       for (std::size_t i = 0; i < n; ++i) {
         auto r = rng_.below(4);  // lost, whole, torn, torn
         keep[i] = r != 0;
@@ -232,7 +234,8 @@ PowerCutReport SimDisk::power_cut(PowerCutPolicy policy) {
     SharedBlock landed = p.data;
     if (torn[i]) {
       const SharedBlock& old = durable_.get(p.block);
-      landed = tear(old ? ConstBlockSpan(*old) : ConstBlockSpan(kZeroBlock), ConstBlockSpan(*p.data), rng_);
+      landed = tear(old ? ConstBlockSpan(*old) : ConstBlockSpan(kZeroBlock), ConstBlockSpan(*p.data), rng_,
+                    policy == PowerCutPolicy::garbage);
       ++rep.torn;
     } else {
       ++rep.kept_whole;

@@ -28,11 +28,18 @@ enum class PowerCutPolicy : std::uint8_t {
   prefix,   // an in-order prefix of random length reaches the disk
   subset,   // each pending write independently reaches the disk or not
   reorder,  // the cache wrote them out in a random order and power failed part way
-  torn,     // as subset, and some writes are torn at 512-byte sectors: old, new or garbage
+  torn,     // as subset, and some writes are torn at 512-byte sectors, each sector old or new
+            // (a device whose sector writes are atomic, as the kernel's superblock relies on)
+  garbage,  // as torn, and a torn sector may also hold garbage (no sector atomicity)
 };
-inline constexpr std::array kAllPowerCutPolicies = {PowerCutPolicy::none,   PowerCutPolicy::all,
-                                                   PowerCutPolicy::prefix, PowerCutPolicy::subset,
-                                                   PowerCutPolicy::reorder, PowerCutPolicy::torn};
+inline constexpr std::array kAllPowerCutPolicies = {PowerCutPolicy::none,    PowerCutPolicy::all,
+                                                   PowerCutPolicy::prefix,  PowerCutPolicy::subset,
+                                                   PowerCutPolicy::reorder, PowerCutPolicy::torn,
+                                                   PowerCutPolicy::garbage};
+// The policies under which sector writes stay atomic: a committed state must survive all of them.
+inline constexpr std::array kSectorAtomicPowerCutPolicies = {PowerCutPolicy::none,   PowerCutPolicy::all,
+                                                            PowerCutPolicy::prefix, PowerCutPolicy::subset,
+                                                            PowerCutPolicy::reorder, PowerCutPolicy::torn};
 [[nodiscard]] std::string_view to_string(PowerCutPolicy p) noexcept;
 [[nodiscard]] Result<PowerCutPolicy> parse_power_cut_policy(std::string_view s);
 
@@ -58,8 +65,9 @@ struct SimDiskCounters {
   [[nodiscard]] std::string summary() const;
 };
 
-// Makes a torn copy of a write: each 512-byte sector independently old, new or garbage.
-[[nodiscard]] SharedBlock tear(ConstBlockSpan old_data, ConstBlockSpan new_data, Rng& rng);
+// Makes a torn copy of a write: each 512-byte sector independently old or new, or (when
+// `with_garbage`) old, new or garbage.
+[[nodiscard]] SharedBlock tear(ConstBlockSpan old_data, ConstBlockSpan new_data, Rng& rng, bool with_garbage);
 
 class SimDisk final : public BlockDevice {
  public:

@@ -41,7 +41,7 @@ struct Fixture {
   }
   BlockNr used_blocks() {
     BlockNr n = 0;
-    for (auto c : sm.counts()) n += c > 0 ? 1 : 0;
+    for (auto c : sm.counts()) n += c > 0 ? 1u : 0u;
     return n;
   }
 };

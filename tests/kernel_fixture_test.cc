@@ -55,7 +55,7 @@ TEST_P(KernelFixture, SuperblockAndSpaceMapsReadBack) {
   for (BlockNr b = 0; b < 1024; ++b) {
     auto c = (*meta)->get_count(b);
     ASSERT_TRUE(c.ok()) << "block " << b << ": " << c.error().to_string();
-    nonzero += *c > 0 ? 1 : 0;
+    nonzero += *c > 0 ? 1u : 0u;
   }
   EXPECT_EQ(*(*meta)->get_count(0), 1u);  // the superblock
   EXPECT_EQ(root.nr_allocated, nonzero);
@@ -67,7 +67,7 @@ TEST_P(KernelFixture, SuperblockAndSpaceMapsReadBack) {
   for (BlockNr b = 0; b < droot.nr_blocks; ++b) {
     auto c = (*data)->get_count(b);
     ASSERT_TRUE(c.ok()) << "data block " << b << ": " << c.error().to_string();
-    dnonzero += *c > 0 ? 1 : 0;
+    dnonzero += *c > 0 ? 1u : 0u;
   }
   EXPECT_EQ(droot.nr_allocated, dnonzero);
 }

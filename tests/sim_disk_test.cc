@@ -248,13 +248,19 @@ TEST(SimDiskPowerCut, NewestKeptCopyOfABlockWins) {
   EXPECT_EQ(durable_block(d, 0), pattern_block(2));
 }
 
-TEST(SimDiskPowerCut, TornWritesMixOldNewAndGarbageSectors) {
+struct SectorMix {
   int torn_total = 0;
   bool saw_old = false, saw_new = false, saw_garbage = false;
+};
+
+SectorMix tear_many(PowerCutPolicy policy) {
+  SectorMix m;
+  int& torn_total = m.torn_total;
+  bool &saw_old = m.saw_old, &saw_new = m.saw_new, &saw_garbage = m.saw_garbage;
   for (std::uint64_t seed = 1; seed <= 40; ++seed) {
     auto dp = disk_with_pending(seed);
     SimDisk& d = *dp;
-    auto rep = d.power_cut(PowerCutPolicy::torn);
+    auto rep = d.power_cut(policy);
     EXPECT_EQ(rep.kept_whole + rep.torn + rep.lost, 4u);
     torn_total += static_cast<int>(rep.torn);
     for (BlockNr b = 0; b < 4; ++b) {
@@ -270,8 +276,20 @@ TEST(SimDiskPowerCut, TornWritesMixOldNewAndGarbageSectors) {
     }
     for (BlockNr b = 4; b < 8; ++b) EXPECT_EQ(durable_block(d, b), pattern_block(static_cast<std::uint8_t>(100 + b)));
   }
-  EXPECT_GT(torn_total, 0);
-  EXPECT_TRUE(saw_old && saw_new && saw_garbage);
+  return m;
+}
+
+TEST(SimDiskPowerCut, TornWritesMixOldAndNewSectorsOnly) {
+  SectorMix m = tear_many(PowerCutPolicy::torn);
+  EXPECT_GT(m.torn_total, 0);
+  EXPECT_TRUE(m.saw_old && m.saw_new);
+  EXPECT_FALSE(m.saw_garbage);  // sector writes stay atomic
+}
+
+TEST(SimDiskPowerCut, GarbageTearsAlsoLeaveGarbageSectors) {
+  SectorMix m = tear_many(PowerCutPolicy::garbage);
+  EXPECT_GT(m.torn_total, 0);
+  EXPECT_TRUE(m.saw_old && m.saw_new && m.saw_garbage);
 }
 
 TEST(SimDiskPowerCut, DiskCarriesOnAfterACut) {
