@@ -7,7 +7,13 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "core/block/crc32c.h"
+#include "core/io/file_device.h"
+#include "core/thin/thin_dump.h"
+#include "core/thin/thin_restore.h"
 #include "scenarios/suite.h"
 
 namespace {
@@ -58,6 +64,60 @@ int cmd_run(const RunArgs& a) {
   return failed == 0 ? 0 : 1;
 }
 
+int fail(std::string_view cmd, const pdsim::Error& e) {
+  fmt::print(stderr, "pdsim {}: {}\n", cmd, e.to_string());
+  return 1;
+}
+
+struct RestoreArgs {
+  std::string input;
+  std::string output;
+};
+
+int cmd_restore(const RestoreArgs& a) {
+  std::ifstream in(a.input, std::ios::binary);
+  if (!in) return fail("restore", pdsim::Error::io(fmt::format("cannot read '{}'", a.input)));
+  std::stringstream text;
+  text << in.rdbuf();
+  auto pool = pdsim::thin::parse_thin_xml(text.str());
+  if (!pool) return fail("restore", std::move(pool).error().with_context(a.input));
+  // Like thin_restore, the output must exist already (a file or a device) and is not grown.
+  auto dev = pdsim::FileDevice::open(a.output, pdsim::FileDevice::Mode::read_write);
+  if (!dev) return fail("restore", dev.error());
+  auto s = pdsim::thin::restore_pool(**dev, *pool);
+  if (!s) return fail("restore", std::move(s).error().with_context(a.output));
+  return 0;
+}
+
+struct DumpArgs {
+  std::string image;
+  std::string output;
+  bool metadata_snap = false;
+  std::optional<std::uint64_t> snap_block;
+  bool skip_mappings = false;
+};
+
+int cmd_dump(const DumpArgs& a) {
+  auto dev = pdsim::FileDevice::open(a.image, pdsim::FileDevice::Mode::read_only);
+  if (!dev) return fail("dump", dev.error());
+  pdsim::thin::DumpOptions opts;
+  if (a.snap_block) opts.metadata_snap = *a.snap_block;
+  else if (a.metadata_snap) opts.metadata_snap = 0;
+  opts.skip_mappings = a.skip_mappings;
+  std::ostringstream out;
+  auto s = pdsim::thin::dump_xml(**dev, opts, out);
+  if (!s) return fail("dump", std::move(s).error().with_context(a.image));
+  if (a.output.empty()) {
+    std::cout << out.str();
+    return 0;
+  }
+  std::ofstream f(a.output, std::ios::binary | std::ios::trunc);
+  f << out.str();
+  f.close();
+  if (!f) return fail("dump", pdsim::Error::io(fmt::format("cannot write '{}'", a.output)));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -78,6 +138,20 @@ int main(int argc, char** argv) {
 
   auto* info = app.add_subcommand("info", "Print build facts (crc32c implementation, version)");
 
+  RestoreArgs restore_args;
+  auto* restore = app.add_subcommand("restore", "Build thin-pool metadata from thin_dump's XML");
+  restore->add_option("-i,--input", restore_args.input, "XML document")->required();
+  restore->add_option("-o,--output", restore_args.output, "Metadata image (an existing file or device)")->required();
+
+  DumpArgs dump_args;
+  auto* dump = app.add_subcommand("dump", "Write thin-pool metadata as thin_dump's XML");
+  dump->add_option("image", dump_args.image, "Metadata image")->required();
+  dump->add_option("-o,--output", dump_args.output, "Write the XML here instead of stdout");
+  auto* snap_flag = dump->add_flag("-m", dump_args.metadata_snap, "Read through the metadata snapshot");
+  dump->add_option("--metadata-snap", dump_args.snap_block, "Read through the metadata snapshot at this block")
+      ->excludes(snap_flag);
+  dump->add_flag("--skip-mappings", dump_args.skip_mappings, "Omit the mappings");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -89,6 +163,8 @@ int main(int argc, char** argv) {
     run_args.seed_given = seed_opt->count() > 0;
     return cmd_run(run_args);
   }
+  if (restore->parsed()) return cmd_restore(restore_args);
+  if (dump->parsed()) return cmd_dump(dump_args);
   if (info->parsed()) {
     fmt::print(std::cout, "{}\ncrc32c: {}\n", kVersion, pdsim::crc32c_implementation());
     return 0;
