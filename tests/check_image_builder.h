@@ -16,7 +16,7 @@
 
 namespace pdsim::testing {
 
-enum class BlockType { raw, btree, sm_index, bitmap, array };
+enum class BlockType { raw, btree, sm_index, bitmap, array, thin_superblock };
 
 class ImageBuilder {
  public:
@@ -160,6 +160,10 @@ class ImageBuilder {
           store_le<std::uint64_t>(blk.data() + 8, b);
           stamp_checksum(BlockSpan(blk), salt::sm_bitmap);
           break;
+        case BlockType::thin_superblock:
+          store_le<std::uint64_t>(blk.data() + 8, b);
+          stamp_checksum(BlockSpan(blk), salt::thin_superblock);
+          break;
         case BlockType::array:
           store_le<std::uint64_t>(blk.data() + 16, b);
           stamp_checksum(BlockSpan(blk), salt::array_block);
@@ -259,6 +263,51 @@ struct StandardImage {
     in.data_sm_root = b.space_map(data, false);
   }
   [[nodiscard]] sim::Image image() const { return b.image(); }
+
+  // Turns the image into a thin pool: drops the "single" and "array" trees, adds a device-details
+  // leaf (devices 1..4, mapped_blocks 200 each) at kFirstFree and a thin superblock at block 0
+  // pointing at the details, the mapping tree and both space maps. Call write_thin_superblock()
+  // again after changing the space maps.
+  void make_thin() {
+    using namespace std_img;
+    for (BlockNr blk : {kSingleRoot, kSingleLeafA, kSingleLeafB, kArrayRoot, kArrayBlock0, kArrayBlock1}) {
+      b.erase(blk);
+      meta.counts.erase(blk);
+    }
+    meta.counts[kFirstFree] = 1;
+    set_details({{1, 200}, {2, 200}, {3, 200}, {4, 200}});
+    write_space_maps();
+  }
+  void set_details(const std::vector<std::pair<std::uint64_t, std::uint64_t>>& dev_mapped) {
+    std::vector<std::uint64_t> keys;
+    std::vector<std::vector<std::uint8_t>> values;
+    for (const auto& [dev, mapped] : dev_mapped) {
+      keys.push_back(dev);
+      std::vector<std::uint8_t> v(24, 0);
+      store_le<std::uint64_t>(v.data(), mapped);
+      values.push_back(v);
+    }
+    b.node(std_img::kFirstFree, true, 24, keys, values);
+  }
+  void write_thin_superblock(std::uint64_t magic = 27022010) {
+    Block& sb = b.block(std_img::kSuper, BlockType::thin_superblock);
+    sb.fill(0);
+    store_le<std::uint64_t>(sb.data() + 32, magic);
+    store_le<std::uint32_t>(sb.data() + 40, 2);
+    auto root = [&](std::size_t off, const check::SpaceMapRoot& r) {
+      store_le<std::uint64_t>(sb.data() + off, r.nr_blocks);
+      store_le<std::uint64_t>(sb.data() + off + 8, r.nr_allocated);
+      store_le<std::uint64_t>(sb.data() + off + 16, r.bitmap_root);
+      store_le<std::uint64_t>(sb.data() + off + 24, r.ref_count_root);
+    };
+    root(64, *in.data_sm_root);
+    root(192, in.metadata_sm_root);
+    store_le<std::uint64_t>(sb.data() + 320, std_img::kTop);
+    store_le<std::uint64_t>(sb.data() + 328, std_img::kFirstFree);
+    store_le<std::uint32_t>(sb.data() + 336, 128);
+    store_le<std::uint32_t>(sb.data() + 340, 8);
+    store_le<std::uint64_t>(sb.data() + 344, std_img::kMetaBlocks);
+  }
 };
 
 }  // namespace pdsim::testing

@@ -10,6 +10,7 @@
 #include "core/check/check.h"
 #include "core/check/thin_input.h"
 #include "sim/image.h"
+#include "tests/check_image_builder.h"
 #include "tests/test_util.h"
 
 namespace pdsim::check {
@@ -141,6 +142,62 @@ TEST(ToolsImage, ThinAQuirksAreNonFatalAndDataCountsAreChecked) {
   bool found = false;
   for (const auto& p : rep->problems) found = found || (p.kind == ProblemKind::leak && p.space == Space::data && p.block == 30u);
   EXPECT_TRUE(found) << dump(*rep);
+}
+
+Report run_thin(const sim::Image& img) {
+  sim::ImageDevice dev(img);
+  auto r = check_thin(dev);
+  EXPECT_TRUE(r.ok());
+  return r.ok() ? std::move(r).value() : Report{};
+}
+
+TEST(ThinInput, HandBuiltThinPoolIsClean) {
+  pdsim::testing::StandardImage s;
+  s.make_thin();
+  s.write_thin_superblock();
+  const Report rep = run_thin(s.image());
+  EXPECT_TRUE(rep.clean()) << dump(rep);
+  ASSERT_EQ(rep.trees.size(), 2u);
+  EXPECT_EQ(rep.trees[0].name, "device details");
+  EXPECT_EQ(rep.trees[1].bottom_entries, 800u);
+}
+
+TEST(ThinInput, MappedBlocksAndDeviceSetsAreCrossChecked) {
+  pdsim::testing::StandardImage s;
+  s.make_thin();
+  s.set_details({{1, 200}, {2, 199}, {3, 200}, {5, 0}});  // 2 wrong, 4 missing, 5 extra
+  s.write_thin_superblock();
+  const Report rep = run_thin(s.image());
+  EXPECT_EQ(rep.problems.size(), 3u) << dump(rep);
+  EXPECT_TRUE(rep.has(ProblemKind::bad_mapped_blocks, pdsim::testing::std_img::kFirstFree)) << dump(rep);
+  std::size_t device_set = 0;
+  for (const auto& p : rep.problems) device_set += p.kind == ProblemKind::bad_device_set ? 1 : 0;
+  EXPECT_EQ(device_set, 2u) << dump(rep);
+}
+
+TEST(ThinInput, BadMagicWithValidChecksumAndFlippedSuperblock) {
+  pdsim::testing::StandardImage s;
+  s.make_thin();
+  s.write_thin_superblock(12345);
+  Report rep = run_thin(s.image());
+  ASSERT_EQ(rep.problems.size(), 1u) << dump(rep);
+  EXPECT_TRUE(rep.has(ProblemKind::bad_superblock, 0));
+
+  s.write_thin_superblock();
+  sim::Image img = s.image();
+  Block blk;
+  img.read(0, BlockSpan(blk));
+  blk[100] ^= 1;
+  img.write(0, ConstBlockSpan(blk));
+  rep = run_thin(img);
+  ASSERT_EQ(rep.problems.size(), 1u) << dump(rep);
+  EXPECT_TRUE(rep.has(ProblemKind::bad_checksum, 0));
+}
+
+TEST(ThinInput, AllZeroDeviceIsABadSuperblockChecksum) {
+  const Report rep = run_thin(sim::Image(16));
+  ASSERT_EQ(rep.problems.size(), 1u) << dump(rep);
+  EXPECT_TRUE(rep.has(ProblemKind::bad_checksum, 0)) << dump(rep);
 }
 
 }  // namespace
