@@ -7,6 +7,10 @@ PDSIM_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PDSIM_BUILD_PACKAGES=(g++ cmake ninja-build ccache libfmt-dev libcli11-dev nlohmann-json3-dev libexpat1-dev
   zlib1g-dev xz-utils libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev)
 
+# Debian packages the tests need besides the build: the real thin-provisioning-tools are the oracle
+# of the compat tests.
+PDSIM_TEST_PACKAGES=(thin-provisioning-tools)
+
 pdsim_log() { printf 'pdsim: %s\n' "$*" >&2; }
 
 # pdsim_ensure_packages PKG...: apt-get install the ones that are not installed, and only those.

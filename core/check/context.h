@@ -1,0 +1,74 @@
+// Shared state of one check() run: the problem list, the recomputed reference counts, the role
+// each block has been read as, and validated block reads. Internal to core/check.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "core/check/check.h"
+#include "core/check/layout.h"
+#include "core/common/result.h"
+#include "core/io/block_device.h"
+
+namespace pdsim::check::detail {
+
+// What a metadata block was read as. Two references that read one block as different things
+// (a bitmap that is also a btree node, a mapping leaf that is also an overflow leaf) are a
+// cross-link; the same role twice is legitimate sharing.
+struct Role {
+  enum class Kind { btree, sm_index, bitmap, array } kind = Kind::btree;
+  std::uint32_t value_size = 0;   // btree: bottom-level value size; array: element size
+  unsigned levels_below = 0;      // btree: levels under this node's level
+  ValueRefs refs = ValueRefs::none;
+  std::uint32_t array_value_size = 0;
+  friend bool operator==(const Role&, const Role&) = default;
+};
+[[nodiscard]] std::string describe(const Role& r);
+
+class Context {
+ public:
+  Context(BlockDevice& dev, BlockNr metadata_limit, std::optional<BlockNr> data_limit, Report& report)
+      : dev_(dev), metadata_limit_(metadata_limit), data_limit_(data_limit), report_(report) {}
+
+  void problem(ProblemKind kind, std::optional<BlockNr> block, std::string message,
+               Severity severity = Severity::fatal, Space space = Space::metadata);
+
+  // Counts one reference to metadata block b. False (and an out_of_range problem, reported
+  // against `from` when known) when b is past the usable metadata range: do not read it.
+  [[nodiscard]] bool ref_metadata(BlockNr b, std::string_view what, std::optional<BlockNr> from);
+  // Counts one reference to data block b (range-checked against the data space map's size when
+  // there is one).
+  void ref_data(BlockNr b, BlockNr from_leaf);
+
+  // Records that b is read as `role`. Returns true the first time; false when b already has a
+  // role (a cross_linked problem is reported if it differs): validate only on the first claim.
+  [[nodiscard]] bool claim(BlockNr b, const Role& role, std::string_view what);
+
+  // Reads b and checks the checksum (salt) and the block's own number at blocknr_offset.
+  // Ok(true): valid; Ok(false): a problem was reported (bad_checksum / bad_blocknr / beyond
+  // the device); Error only for an I/O failure.
+  [[nodiscard]] Result<bool> read_validated(BlockNr b, std::uint32_t salt,
+                                            std::size_t blocknr_offset, std::string_view what,
+                                            Block& out);
+
+  [[nodiscard]] BlockNr metadata_limit() const { return metadata_limit_; }
+  [[nodiscard]] std::optional<BlockNr> data_limit() const { return data_limit_; }
+  [[nodiscard]] Report& report() { return report_; }
+  [[nodiscard]] const std::unordered_map<BlockNr, std::uint64_t>& metadata_refs() const { return meta_refs_; }
+  [[nodiscard]] const std::unordered_map<BlockNr, std::uint64_t>& data_refs() const { return data_refs_; }
+
+ private:
+  BlockDevice& dev_;
+  BlockNr metadata_limit_;
+  std::optional<BlockNr> data_limit_;
+  Report& report_;
+  std::unordered_map<BlockNr, std::uint64_t> meta_refs_;
+  std::unordered_map<BlockNr, std::uint64_t> data_refs_;
+  std::unordered_map<BlockNr, Role> roles_;
+};
+
+}  // namespace pdsim::check::detail
