@@ -46,11 +46,11 @@ btree::Info EngineStore::volumes_info() {
   data_block.size = 8;
   sm::DiskSpaceMap* data = data_.get();
   data_block.inc = [data](btree::ValueSpan v, std::size_t n) -> Status {
-    for (std::size_t i = 0; i < n; ++i) PDSIM_TRY(data->inc(load_le<std::uint64_t>(v.data() + 8 * i)));
+    for (std::size_t i = 0; i < n; ++i) PDSIM_TRY(data->inc(load_le<std::uint64_t>(v.data() + 8 * i) >> 24));
     return {};
   };
   data_block.dec = [data](btree::ValueSpan v, std::size_t n) -> Status {
-    for (std::size_t i = 0; i < n; ++i) PDSIM_TRY(data->dec(load_le<std::uint64_t>(v.data() + 8 * i)));
+    for (std::size_t i = 0; i < n; ++i) PDSIM_TRY(data->dec(load_le<std::uint64_t>(v.data() + 8 * i) >> 24));
     return {};
   };
   data_block.equal = [](btree::ValueSpan a, btree::ValueSpan b) { return std::equal(a.begin(), a.end(), b.begin(), b.end()); };
@@ -130,7 +130,8 @@ Result<std::uint64_t> EngineStore::map_block(std::uint64_t volume, std::uint64_t
   if (!b) return Error::no_space("data device is out of space");
   auto info = volumes_info();
   const std::uint64_t keys[2] = {volume, vblock};
-  PDSIM_TRY_ASSIGN(auto r, btree::insert(info, volumes_root_, keys, u64_value(*b)));
+  // Values are packed like dm-thin's block_time (data block << 24), so the checker counts them.
+  PDSIM_TRY_ASSIGN(auto r, btree::insert(info, volumes_root_, keys, u64_value(*b << 24)));
   volumes_root_ = r.root;
   return *b;
 }
@@ -205,11 +206,36 @@ Result<StoreContents> EngineStore::contents() {
     leaf.levels = 1;
     auto& m = c.volumes[id];
     PDSIM_TRY(btree::walk(leaf, root, [&](std::uint64_t k, btree::ValueSpan v) -> Result<bool> {
-      m[k] = load_le<std::uint64_t>(v.data());
+      m[k] = load_le<std::uint64_t>(v.data()) >> 24;
       return true;
     }));
   }
   return c;
+}
+
+Result<check::Input> store_checker_input(BlockDevice& dev) {
+  Block raw{};
+  PDSIM_TRY(dev.read(0, BlockSpan(raw)));
+  PDSIM_TRY(store_superblock_validator().check(ConstBlockSpan(raw), 0));
+  const std::uint8_t* d = raw.data();
+  check::Input in;
+  in.metadata_nr_blocks = dev.nr_blocks();
+  in.metadata_sm_root = check::parse_space_map_root(d + sb::meta_root);
+  in.data_sm_root = check::parse_space_map_root(d + sb::data_root);
+  in.trees.push_back(check::TreeSpec{"map", load_le<std::uint64_t>(d + sb::map_root), 1, 8, check::ValueRefs::none});
+  in.trees.push_back(
+      check::TreeSpec{"volumes", load_le<std::uint64_t>(d + sb::volumes_root), 2, 8, check::ValueRefs::data_block_time});
+  in.extra_metadata_refs.push_back(0);
+  return in;
+}
+
+Result<std::vector<std::string>> check_store_image(BlockDevice& dev) {
+  PDSIM_TRY_ASSIGN(check::Input in, store_checker_input(dev));
+  PDSIM_TRY_ASSIGN(check::Report rep, check::check(dev, in));
+  std::vector<std::string> out;
+  for (const auto& p : rep.problems) out.push_back(check::to_string(p));
+  if (rep.problems_dropped > 0) out.push_back(fmt::format("... and {} more problems", rep.problems_dropped));
+  return out;
 }
 
 }  // namespace pdsim::scenarios

@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "core/btree/btree.h"
+#include "core/check/check.h"
 #include "core/sm/disk_space_map.h"
 #include "core/sm/metadata_space_map.h"
 
@@ -28,6 +29,13 @@ struct StoreContents {
 // The superblock layout (ours): csum @0, blocknr @8, magic @16, txn @24, metadata sm root @32,
 // data sm root @64, map root @96, volumes root @104.
 [[nodiscard]] const Validator& store_superblock_validator();
+
+// What the independent checker needs to check a store image: read from the image's own
+// superblock (block 0), so it describes exactly what is on the device.
+[[nodiscard]] Result<check::Input> store_checker_input(BlockDevice& dev);
+
+// Checks a store image; returns every problem as one line (empty when clean).
+[[nodiscard]] Result<std::vector<std::string>> check_store_image(BlockDevice& dev);
 
 class EngineStore {
  public:

@@ -26,7 +26,7 @@ struct FaultRun {
   // After a commit whose final flush failed but whose superblock we read back, the disk may still
   // hold the previous transaction: a power cut may legitimately return to it.
   std::optional<StoreContents> previous;
-  std::uint64_t errors = 0, power_cuts = 0, commits = 0, durable_in_flight = 0;
+  std::uint64_t errors = 0, power_cuts = 0, commits = 0, durable_in_flight = 0, checks = 0;
 
   explicit FaultRun(std::uint64_t s) : seed(s), disk(kMetadataBlocks, s), rng(s * 7919) {}
 
@@ -60,8 +60,20 @@ struct FaultRun {
       previous.reset();
     }
     ASSERT_EQ(c->txn, committed.txn) << where("wrong transaction after recovery");
+    expect_clean_check("after recovery");
     ASSERT_TRUE(*c == committed) << where(fmt::format("contents after recovery differ from transaction {}", committed.txn));
     current = committed;
+  }
+
+  // The independent checker on what a reader of the device sees now.
+  void expect_clean_check(std::string_view when) {
+    sim::ImageDevice image(disk.current());
+    auto problems = check_store_image(image);
+    ASSERT_TRUE(problems.ok()) << where(problems.error().to_string());
+    std::string all;
+    for (const auto& p : *problems) all += "\n  " + p;
+    ASSERT_TRUE(problems->empty()) << where(fmt::format("checker {}:{}", when, all));
+    ++checks;
   }
 
   std::uint64_t pick(const std::map<std::uint64_t, std::uint64_t>& m) {
@@ -111,6 +123,7 @@ struct FaultRun {
         ++commits;
         committed = next;
         previous.reset();
+        expect_clean_check("after a commit");
       }
     } else {
       const auto policy = sim::kSectorAtomicPowerCutPolicies[rng.below(sim::kSectorAtomicPowerCutPolicies.size())];
@@ -156,6 +169,7 @@ TEST_P(EngineFaults, RollBackExactlyToTheLastCommit) {
     if (::testing::Test::HasFatalFailure()) return;
   }
   EXPECT_GT(run.commits + run.errors, 0u);
+  EXPECT_GT(run.checks, 0u);
   RecordProperty("errors", static_cast<int>(run.errors));
   RecordProperty("power_cuts", static_cast<int>(run.power_cuts));
 }
