@@ -32,11 +32,21 @@ ValueType plain_value_type(std::uint32_t size) {
   return t;
 }
 
-Result<BlockNr> create_empty(Info& info) {
+Result<BlockNr> create_empty_with_value_size(Info& info, std::uint32_t value_size) {
+  if (value_size == 0 || max_entries_for(value_size) < 3)
+    return Error::invalid(fmt::format("btree value size {} does not fit a node", value_size));
   PDSIM_TRY_ASSIGN(WriteRef w, info.tm->new_block(&node_validator()));
   NodeEdit n(w.data());
-  n.init(kLeafFlag, info.value_type.size);
+  n.init(kLeafFlag, value_size);
   return w.location();
+}
+
+Result<BlockNr> create_empty(Info& info) {
+  // The root of a multi-level tree holds subtree roots (8 bytes). The kernel sizes it with the
+  // last level's values, which is the same thing for dm-thin's 2-level tree of u64 values.
+  if (info.value_type.size == 0 || max_entries_for(info.value_type.size) < 3)
+    return Error::invalid(fmt::format("btree value size {} does not fit a node", info.value_type.size));
+  return create_empty_with_value_size(info, info.levels > 1 ? 8u : info.value_type.size);
 }
 
 namespace {
@@ -252,7 +262,7 @@ Status Cursor::descend_to_leaf() {
 }
 
 Status Cursor::next() {
-  if (!valid_) return {};
+  if (!valid_) return Error::no_data("btree cursor is past the last entry");
   ++stack_.back().index;
   return descend_to_leaf();
 }

@@ -48,8 +48,12 @@ struct Info {
   ValueType value_type;  // the last level's
 };
 
-// A new, empty tree: a single leaf root with nr_entries = 0 and the value type's size.
+// A new, empty tree: a single leaf root with nr_entries = 0 and the value type's size (8 for the
+// root of a multi-level tree, which holds subtree roots). ErrorKind::invalid for a value size
+// that does not fit a node.
 [[nodiscard]] Result<BlockNr> create_empty(Info& info);
+// The same with an explicit leaf value size (subtrees of a multi-level tree).
+[[nodiscard]] Result<BlockNr> create_empty_with_value_size(Info& info, std::uint32_t value_size);
 
 // Exact lookup (one key per level). nullopt when any level lacks its key.
 [[nodiscard]] Result<std::optional<Value>> lookup(Info& info, BlockNr root, std::span<const std::uint64_t> keys);
@@ -114,7 +118,8 @@ class Cursor {
   [[nodiscard]] bool valid() const { return valid_; }
   [[nodiscard]] std::uint64_t key() const { return key_; }
   [[nodiscard]] const Value& value() const { return value_; }
-  // Moves to the next entry; valid() becomes false past the last one.
+  // Moves to the next entry; valid() becomes false past the last one. Calling next() on an
+  // invalid cursor is ErrorKind::no_data; skip(n) stops quietly at the end.
   [[nodiscard]] Status next();
   [[nodiscard]] Status skip(std::uint64_t n);
 

@@ -203,7 +203,10 @@ Result<InsertResult> insert(Info& info, BlockNr root, std::span<const std::uint6
     PDSIM_TRY(detail::check_value_size(n, s.current().location(), 8));
     const bool need_insert = index >= static_cast<long>(n.nr_entries()) || n.key(static_cast<std::size_t>(index)) != keys[level];
     if (need_insert) {
-      PDSIM_TRY_ASSIGN(BlockNr subtree, create_empty(info));
+      // A missing subtree is created empty, sized for the level below (8 for an upper level,
+      // the user's value size for the last).
+      const std::uint32_t below = level + 2 < info.levels ? 8u : info.value_type.size;
+      PDSIM_TRY_ASSIGN(BlockNr subtree, create_empty_with_value_size(info, below));
       detail::insert_at(n, static_cast<std::size_t>(index), keys[level], detail::le64(subtree));
     }
     block = n.value64(static_cast<std::size_t>(index));
