@@ -3,6 +3,11 @@
 // copy-on-write and may be shared; the btree's value type (array-block pointer) keeps their
 // counts, and the element type keeps the counts of what elements reference.
 //
+// Sharing: an array block is copied on write when its own count is above one or it belongs to a
+// committed transaction (it is not a shadow of this one). A second owner of the whole array (a
+// reference taken on its root) must therefore be taken at a transaction boundary, before any set
+// of that transaction — exactly the kernel's rule (no in-tree user shares arrays otherwise).
+//
 // The array's length is not stored; the owner keeps it and passes it to resize. Calls that may
 // change the root take it by reference and update it as soon as it changes (as the kernel does:
 // a set that shadows a block and then finds the index out of range has still moved the root).
