@@ -1,180 +1,33 @@
-// Fault tests of the whole engine (transaction manager, both space maps, btrees) on SimDisk:
-// random workloads with random I/O errors and power cuts. After every error the transaction is
-// aborted; after every power cut the store is reopened from the durable image. Either way the
-// store must hold exactly the last committed transaction — or exactly the one being committed,
-// if its superblock became durable — never a mix.
+// The engine rollback scenario (scenarios/engine_rollback.h) over 40 seeds: every error rolls
+// back exactly, every power cut recovers the last commit, and the checker is clean throughout.
 #include <gtest/gtest.h>
 
-#include <fmt/format.h>
+#include <sstream>
 
-#include "scenarios/engine_store.h"
-#include "sim/sim_disk.h"
+#include "scenarios/engine_rollback.h"
 
 namespace pdsim::scenarios {
 namespace {
 
-constexpr BlockNr kMetadataBlocks = 3000;
-constexpr BlockNr kDataBlocks = 20000;
-
-struct FaultRun {
-  std::uint64_t seed;
-  sim::SimDisk disk;
-  sim::Rng rng;
-  std::unique_ptr<EngineStore> store;
-  StoreContents committed;
-  StoreContents current;
-  // After a commit whose final flush failed but whose superblock we read back, the disk may still
-  // hold the previous transaction: a power cut may legitimately return to it.
-  std::optional<StoreContents> previous;
-  std::uint64_t errors = 0, power_cuts = 0, commits = 0, durable_in_flight = 0, checks = 0;
-
-  explicit FaultRun(std::uint64_t s) : seed(s), disk(kMetadataBlocks, s), rng(s * 7919) {}
-
-  std::string where(std::string_view what) const { return fmt::format("seed {}: {}", seed, what); }
-
-  // After an error: abort, and accept the in-flight commit only if its superblock is what we read.
-  void recover(const StoreContents& attempted) {
-    Status s = store->abort();
-    if (!s) {
-      // Reading the committed state back failed too (the fault plan is still active): retry clean.
-      disk.set_plan(sim::FaultPlan{});
-      s = store->abort();
-    }
-    ASSERT_TRUE(s.ok()) << where(s.error().to_string());
-    expect_committed(attempted);
-  }
-
-  void expect_committed(const StoreContents& attempted) {
-    // Read back with the faults paused: this is the check, not the workload.
-    const sim::FaultPlan plan = disk.plan();
-    disk.set_plan(sim::FaultPlan{});
-    auto c = store->contents();
-    disk.set_plan(plan);
-    ASSERT_TRUE(c.ok()) << where(c.error().to_string());
-    if (c->txn == committed.txn + 1 && attempted.txn == committed.txn + 1) {
-      ++durable_in_flight;
-      previous = committed;
-      committed = attempted;
-    } else if (previous && c->txn == previous->txn && c->txn + 1 == committed.txn) {
-      committed = *previous;
-      previous.reset();
-    }
-    ASSERT_EQ(c->txn, committed.txn) << where("wrong transaction after recovery");
-    expect_clean_check("after recovery");
-    ASSERT_TRUE(*c == committed) << where(fmt::format("contents after recovery differ from transaction {}", committed.txn));
-    current = committed;
-  }
-
-  // The independent checker on what a reader of the device sees now.
-  void expect_clean_check(std::string_view when) {
-    sim::ImageDevice image(disk.current());
-    auto problems = check_store_image(image);
-    ASSERT_TRUE(problems.ok()) << where(problems.error().to_string());
-    std::string all;
-    for (const auto& p : *problems) all += "\n  " + p;
-    ASSERT_TRUE(problems->empty()) << where(fmt::format("checker {}:{}", when, all));
-    ++checks;
-  }
-
-  std::uint64_t pick(const std::map<std::uint64_t, std::uint64_t>& m) {
-    auto it = m.begin();
-    std::advance(it, static_cast<long>(rng.below(m.size())));
-    return it->first;
-  }
-
-  void step() {
-    StoreContents next = current;
-    Status s;
-    const auto dice = rng.below(100);
-    if (dice < 30) {
-      std::uint64_t k = rng.below(5000), v = rng.next();
-      s = store->insert(k, v);
-      next.map[k] = v;
-    } else if (dice < 40 && !current.map.empty()) {
-      std::uint64_t k = pick(current.map);
-      s = store->remove(k);
-      next.map.erase(k);
-    } else if (dice < 70) {
-      std::uint64_t vol = rng.below(4), vb = rng.below(3000);
-      auto b = store->map_block(vol, vb);
-      if (b) next.volumes[vol][vb] = *b;
-      else s = b.error();
-    } else if (dice < 78 && !current.volumes.empty()) {
-      auto vit = current.volumes.begin();
-      std::advance(vit, static_cast<long>(rng.below(current.volumes.size())));
-      if (vit->second.empty()) return;
-      std::uint64_t vb = pick(vit->second);
-      s = store->unmap_block(vit->first, vb);
-      next.volumes[vit->first].erase(vb);
-    } else if (dice < 82 && !current.volumes.empty()) {
-      std::uint64_t origin = current.volumes.begin()->first;
-      std::uint64_t snap = 10 + rng.below(6);
-      if (current.volumes.count(snap)) return;
-      s = store->snapshot(origin, snap);
-      next.volumes[snap] = current.volumes[origin];
-    } else if (dice < 85 && current.volumes.size() > 1) {
-      std::uint64_t vol = std::prev(current.volumes.end())->first;
-      s = store->delete_volume(vol);
-      next.volumes.erase(vol);
-    } else if (dice < 95) {
-      next.txn = current.txn + 1;
-      s = store->commit();
-      if (s) {
-        ++commits;
-        committed = next;
-        previous.reset();
-        expect_clean_check("after a commit");
-      }
-    } else {
-      const auto policy = sim::kSectorAtomicPowerCutPolicies[rng.below(sim::kSectorAtomicPowerCutPolicies.size())];
-      StoreContents attempted = current;
-      attempted.txn = committed.txn;  // a power cut commits nothing
-      disk.power_cut(policy);
-      ++power_cuts;
-      const sim::FaultPlan plan = disk.plan();
-      disk.set_plan(sim::FaultPlan{});
-      store.reset();
-      auto reopened = EngineStore::open(disk);
-      ASSERT_TRUE(reopened.ok()) << where(fmt::format("reopen after power cut ({}): {}", to_string(policy), reopened.error().to_string()));
-      store = std::move(reopened).value();
-      disk.set_plan(plan);
-      expect_committed(attempted);
-      return;
-    }
-    if (!s) {
-      ++errors;
-      recover(next);
-      return;
-    }
-    current = next;
-  }
-};
-
 class EngineFaults : public ::testing::TestWithParam<std::uint64_t> {};
 
 TEST_P(EngineFaults, RollBackExactlyToTheLastCommit) {
-  FaultRun run(GetParam());
-  auto f = EngineStore::format(run.disk, kDataBlocks);
-  ASSERT_TRUE(f.ok()) << f.error().to_string();
-  run.store = std::move(f).value();
-  auto c = run.store->contents();
-  ASSERT_TRUE(c.ok());
-  run.committed = run.current = *c;
-  // Each seed draws its own fault rate and kinds.
-  std::string plan = fmt::format("any p=1/{} -> error", run.rng.between(40, 400));
-  if (run.rng.chance(1, 2)) plan += fmt::format("; flush p=1/{} -> error", run.rng.between(3, 20));
-  run.disk.set_plan(*sim::FaultPlan::parse(plan));
-  for (int i = 0; i < 400; ++i) {
-    run.step();
-    if (::testing::Test::HasFatalFailure()) return;
-  }
-  EXPECT_GT(run.commits + run.errors, 0u);
-  EXPECT_GT(run.checks, 0u);
-  RecordProperty("errors", static_cast<int>(run.errors));
-  RecordProperty("power_cuts", static_cast<int>(run.power_cuts));
+  std::ostringstream trace;
+  SeedOutcome out = run_engine_rollback(GetParam(), {}, trace);
+  for (const auto& f : out.failures) ADD_FAILURE() << f;
+  EXPECT_TRUE(out.passed);
+  EXPECT_NE(out.summary.find("clean checks"), std::string::npos);
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, EngineFaults, ::testing::Range<std::uint64_t>(1, 41));
+
+TEST(EngineFaultsDeterminism, SameSeedSameRun) {
+  std::ostringstream a, b;
+  auto x = run_engine_rollback(7, {.trace = true}, a);
+  auto y = run_engine_rollback(7, {.trace = true}, b);
+  EXPECT_EQ(x.summary, y.summary);
+  EXPECT_EQ(a.str(), b.str());
+}
 
 }  // namespace
 }  // namespace pdsim::scenarios
