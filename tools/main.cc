@@ -16,6 +16,7 @@
 #include "core/thin/thin_dump.h"
 #include "core/thin/thin_restore.h"
 #include "scenarios/suite.h"
+#include "sim/image.h"
 
 namespace {
 
@@ -82,11 +83,22 @@ int cmd_restore(const RestoreArgs& a) {
   text << in.rdbuf();
   auto pool = pdsim::thin::parse_thin_xml(text.str());
   if (!pool) return fail("restore", std::move(pool).error().with_context(a.input));
-  // Like thin_restore, the output must exist already (a file or a device) and is not grown.
+  // Like thin_restore, the output must exist already (a file or a device) and is not grown. The
+  // pool is built in memory first, so a failure (the document does not fit, say) writes nothing.
   auto dev = pdsim::FileDevice::open(a.output, pdsim::FileDevice::Mode::read_write);
   if (!dev) return fail("restore", dev.error());
-  auto s = pdsim::thin::restore_pool(**dev, *pool);
+  pdsim::sim::ImageDevice staging(pdsim::sim::Image((*dev)->nr_blocks()));
+  auto s = pdsim::thin::restore_pool(staging, *pool);
   if (!s) return fail("restore", std::move(s).error().with_context(a.output));
+  const auto& img = staging.image();
+  for (pdsim::BlockNr b = 0; b < img.nr_blocks(); ++b) {
+    const auto& blk = img.get(b);
+    if (!blk) continue;
+    auto w = (*dev)->write(b, pdsim::ConstBlockSpan(*blk));
+    if (!w) return fail("restore", std::move(w).error());
+  }
+  auto f = (*dev)->flush();
+  if (!f) return fail("restore", std::move(f).error());
   return 0;
 }
 
