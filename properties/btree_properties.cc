@@ -36,6 +36,7 @@ enum OpKind : int {
   kRemovePresent,
   kRemoveAbsent,
   kRemoveLeaves,
+  kRemoveRun,
   kLookup,
   kLookupNext,
   kSnapshot,
@@ -58,6 +59,7 @@ rc::Gen<Op> gen_op() {
                                      {10, kRemovePresent},
                                      {1, kRemoveAbsent},
                                      {3, kRemoveLeaves},
+                                     {3, kRemoveRun},
                                      {5, kLookup},
                                      {5, kLookupNext},
                                      {2, kSnapshot},
@@ -172,7 +174,7 @@ class Runner {
       case kInsertRun: {
         // Long ascending or descending runs make trees of several levels.
         const std::uint64_t len = 1 + op.d % 2500;
-        const std::uint64_t step = 1 + (op.d >> 16) % 3;
+        const std::uint64_t step = 1 + (op.d >> 16) % 4 / 3;  // mostly contiguous runs
         const std::uint64_t start = op.c % kKeySpace;
         const bool down = (op.d >> 20) % 2 == 0;
         for (std::uint64_t i = 0; i < len; ++i) {
@@ -190,6 +192,20 @@ class Runner {
         RC_ASSERT(r.ok());
         t.root = *r;
         sub_it->second.erase(it);  // the tree dec'ed the value
+        break;
+      }
+      case kRemoveRun: {
+        // Many removes in one region: merges, centre deletes and collapses, at every node level.
+        auto sub_it = t.model.find(upper);
+        if (sub_it == t.model.end() || sub_it->second.empty()) break;
+        Sub& sub = sub_it->second;
+        auto it = std::next(sub.begin(), static_cast<long>(op.c % sub.size()));
+        for (std::uint64_t n = 1 + op.d % 2500; n > 0 && it != sub.end(); --n) {
+          auto r = remove(info_, t.root, keys(upper, it->first));
+          RC_ASSERT(r.ok());
+          t.root = *r;
+          it = sub.erase(it);
+        }
         break;
       }
       case kRemoveAbsent: {
