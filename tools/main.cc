@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -79,9 +80,7 @@ struct RestoreArgs {
 int cmd_restore(const RestoreArgs& a) {
   std::ifstream in(a.input, std::ios::binary);
   if (!in) return fail("restore", pdsim::Error::io(fmt::format("cannot read '{}'", a.input)));
-  std::stringstream text;
-  text << in.rdbuf();
-  auto pool = pdsim::thin::parse_thin_xml(text.str());
+  auto pool = pdsim::thin::parse_thin_xml(in);
   if (!pool) return fail("restore", std::move(pool).error().with_context(a.input));
   // Like thin_restore, the output must exist already (a file or a device) and is not grown. The
   // pool is built in memory first, so a failure (the document does not fit, say) writes nothing.
@@ -117,17 +116,29 @@ int cmd_dump(const DumpArgs& a) {
   if (a.snap_block) opts.metadata_snap = *a.snap_block;
   else if (a.metadata_snap) opts.metadata_snap = 0;
   opts.skip_mappings = a.skip_mappings;
-  std::ostringstream out;
-  auto s = pdsim::thin::dump_xml(**dev, opts, out);
-  if (!s) return fail("dump", std::move(s).error().with_context(a.image));
   if (a.output.empty()) {
+    // To stdout the document is held back until it is complete: nothing partial is printed.
+    std::ostringstream out;
+    auto s = pdsim::thin::dump_xml(**dev, opts, out);
+    if (!s) return fail("dump", std::move(s).error().with_context(a.image));
     std::cout << out.str();
     return 0;
   }
-  std::ofstream f(a.output, std::ios::binary | std::ios::trunc);
-  f << out.str();
+  // To a file it streams into FILE.partial, renamed over FILE only once complete.
+  const std::string partial = a.output + ".partial";
+  std::ofstream f(partial, std::ios::binary | std::ios::trunc);
+  if (!f) return fail("dump", pdsim::Error::io(fmt::format("cannot write '{}'", partial)));
+  auto s = pdsim::thin::dump_xml(**dev, opts, f);
   f.close();
-  if (!f) return fail("dump", pdsim::Error::io(fmt::format("cannot write '{}'", a.output)));
+  if (!s || !f) {
+    std::remove(partial.c_str());
+    if (!s) return fail("dump", std::move(s).error().with_context(a.image));
+    return fail("dump", pdsim::Error::io(fmt::format("cannot write '{}'", partial)));
+  }
+  if (std::rename(partial.c_str(), a.output.c_str()) != 0) {
+    std::remove(partial.c_str());
+    return fail("dump", pdsim::Error::io(fmt::format("cannot rename '{}' to '{}'", partial, a.output)));
+  }
   return 0;
 }
 

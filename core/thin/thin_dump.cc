@@ -48,7 +48,7 @@ Status dump_xml(BlockDevice& dev, const DumpOptions& opts, std::ostream& final_o
     nr_data_blocks = sm::RootFields::unpack(sb.data_sm_root).nr_blocks;  // zeroed in a snapshot copy
   }
 
-  std::ostringstream out;  // the document is only handed over once complete
+  std::ostream& out = final_out;
   fmt::print(out,
              "<superblock uuid=\"\" time=\"{}\" transaction=\"{}\" flags=\"{}\" version=\"{}\" data_block_size=\"{}\" "
              "nr_data_blocks=\"{}\">\n",
@@ -89,7 +89,6 @@ Status dump_xml(BlockDevice& dev, const DumpOptions& opts, std::ostream& final_o
     fmt::print(out, "  </device>\n");
   }
   fmt::print(out, "</superblock>\n");
-  final_out << out.str();
   return {};
 }
 

@@ -19,8 +19,8 @@ struct DumpOptions {
   bool skip_mappings = false;
 };
 
-// Writes the whole document to `out` only if every block read and validated: on an error nothing
-// partial is presented as good (the caller decides what to do with `out`).
+// Streams the document to `out`. On an error part of it may have been written: the caller holds
+// it back or discards it (pdsim dump buffers stdout and renames a complete file into place).
 [[nodiscard]] Status dump_xml(BlockDevice& dev, const DumpOptions& opts, std::ostream& out);
 
 }  // namespace pdsim::thin

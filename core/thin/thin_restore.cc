@@ -6,6 +6,8 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <sstream>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -135,13 +137,31 @@ Status validate(const XmlPool& pool) {
 }  // namespace
 
 Result<XmlPool> parse_thin_xml(const std::string& text) {
+  std::istringstream in(text);
+  return parse_thin_xml(in);
+}
+
+Result<XmlPool> parse_thin_xml(std::istream& in) {
   Parser p{XML_ParserCreate(nullptr), {}, false, false, std::nullopt};
   if (p.xp == nullptr) return Error::invalid("cannot create an XML parser");
   XML_SetUserData(p.xp, &p);
   XML_SetElementHandler(p.xp, on_start, on_end);
-  const XML_Status st = XML_Parse(p.xp, text.data(), static_cast<int>(text.size()), XML_TRUE);
-  if (st == XML_STATUS_ERROR && !p.error)
-    p.error = Error::invalid(fmt::format("{}: {}", p.where(), XML_ErrorString(XML_GetErrorCode(p.xp))));
+  std::vector<char> buf(1 << 16);
+  for (;;) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    const auto got = in.gcount();
+    const bool last = got < static_cast<std::streamsize>(buf.size());
+    if (in.bad()) {
+      p.error = Error::io("read error in the XML input");
+      break;
+    }
+    const XML_Status st = XML_Parse(p.xp, buf.data(), static_cast<int>(got), last ? XML_TRUE : XML_FALSE);
+    if (st == XML_STATUS_ERROR) {
+      if (!p.error) p.error = Error::invalid(fmt::format("{}: {}", p.where(), XML_ErrorString(XML_GetErrorCode(p.xp))));
+      break;
+    }
+    if (last) break;
+  }
   XML_ParserFree(p.xp);
   p.xp = nullptr;
   if (p.error) return std::move(*p.error);

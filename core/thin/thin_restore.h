@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <istream>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,8 @@ struct XmlPool {
 
 // Parses and validates a document.
 [[nodiscard]] Result<XmlPool> parse_thin_xml(const std::string& text);
+// The same, streaming the document from `in` in chunks (no copy of the whole text in memory).
+[[nodiscard]] Result<XmlPool> parse_thin_xml(std::istream& in);
 // Formats `dev` and writes the pool into it, then commits.
 [[nodiscard]] Status restore_pool(BlockDevice& dev, const XmlPool& pool);
 

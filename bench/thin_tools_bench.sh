@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Side-by-side timing of pdsim's thin tools and Debian's thin-provisioning-tools on the same
+# inputs, in one run, alternating, several times: median wall time of each, the ratio, and peak
+# RSS. Usage: bench/thin_tools_bench.sh [REPEATS] [SIZES...]   (defaults: 5, 100000 1000000)
+# Prints a Markdown table. Needs a built pdsim (./pdsim builds it) and thin-provisioning-tools.
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+source "$here/scripts/common.sh"
+pdsim_ensure_packages thin-provisioning-tools time python3
+pdsim_build "$here/build" pdsim >/dev/null 2>&1 || pdsim_build "$here/build" pdsim
+PDSIM="$here/build/tools/pdsim"
+
+repeats="${1:-5}"
+shift || true
+sizes=("${@:-100000 1000000}")
+[ $# -eq 0 ] && sizes=(100000 1000000)
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+# gen N SHAPE: a pool of 4 devices with N mappings in all; sequential = long runs (range
+# mappings), random = scattered single mappings.
+gen() {
+  python3 - "$1" "$2" <<'PY'
+import random, sys
+n, shape = int(sys.argv[1]), sys.argv[2]
+rnd = random.Random(42)
+devs = 4
+per = n // devs
+nr_data = n + 1000
+print(f'<superblock uuid="" time="1" transaction="1" flags="0" version="2" data_block_size="128" nr_data_blocks="{nr_data}">')
+data = list(range(n))
+if shape == "random":
+    rnd.shuffle(data)
+k = 0
+for d in range(devs):
+    print(f'  <device dev_id="{d+1}" mapped_blocks="{per}" transaction="0" creation_time="0" snap_time="1">')
+    if shape == "sequential":
+        print(f'    <range_mapping origin_begin="0" data_begin="{k}" length="{per}" time="0"/>')
+        k += per
+    else:
+        vs = sorted(rnd.sample(range(per * 4), per))
+        for v in vs:
+            print(f'    <single_mapping origin_block="{v}" data_block="{data[k]}" time="{rnd.randint(0,1)}"/>')
+            k += 1
+    print('  </device>')
+print('</superblock>')
+PY
+}
+
+# measure OUT_FILE CMD...: appends "seconds max_rss_kib" of one run.
+measure() {
+  local out="$1"; shift
+  /usr/bin/time -f "%e %M" -o "$work/t" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
+  cat "$work/t" >> "$out"
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+echo "| input | operation | pdsim median s | tools median s | tools / pdsim | pdsim peak RSS MiB | tools peak RSS MiB |"
+echo "|---|---|---|---|---|---|---|"
+for n in "${sizes[@]}"; do
+  for shape in sequential random; do
+    xml="$work/$shape-$n.xml"
+    gen "$n" "$shape" > "$xml"
+    rm -f "$work"/*.times
+    for ((i = 0; i < repeats; i++)); do
+      for who in pdsim tools; do
+        img="$work/$who.bin"
+        rm -f "$img"; truncate -s 1G "$img"
+        if [ "$who" = pdsim ]; then
+          measure "$work/restore-$who.times" "$PDSIM" restore -i "$xml" -o "$img"
+          measure "$work/check-$who.times" "$PDSIM" check -q "$img"
+          measure "$work/dump-$who.times" "$PDSIM" dump "$img" -o "$work/$who.xml"
+        else
+          measure "$work/restore-$who.times" thin_restore -i "$xml" -o "$img"
+          measure "$work/check-$who.times" thin_check -q "$img"
+          measure "$work/dump-$who.times" thin_dump "$img" -o "$work/$who.xml"
+        fi
+      done
+      cmp -s "$work/pdsim.xml" "$work/tools.xml" || { echo "dump outputs differ for $shape $n" >&2; exit 1; }
+    done
+    for op in restore check dump; do
+      p=$(cut -d' ' -f1 "$work/$op-pdsim.times" | median)
+      t=$(cut -d' ' -f1 "$work/$op-tools.times" | median)
+      pr=$(cut -d' ' -f2 "$work/$op-pdsim.times" | sort -n | tail -1)
+      tr=$(cut -d' ' -f2 "$work/$op-tools.times" | sort -n | tail -1)
+      ratio=$(awk -v p="$p" -v t="$t" 'BEGIN { if (p > 0) printf "%.2f", t / p; else print "inf" }')
+      printf "| %s %s | %s | %s | %s | %s | %.0f | %.0f |\n" "$n" "$shape" "$op" "$p" "$t" "$ratio" \
+        "$(awk -v k="$pr" 'BEGIN{print k/1024}')" "$(awk -v k="$tr" 'BEGIN{print k/1024}')"
+    done
+  done
+done
