@@ -24,17 +24,9 @@ struct Cmd {
 
 Cmd run(testing::TempDir& dir, const std::string& args) {
   const std::string err_file = dir.file("stderr.txt");
-  const std::string cmd = fmt::format("{} {} 2>'{}'", PDSIM_BINARY, args, err_file);
-  Cmd r{-1, {}, {}};
-  FILE* p = ::popen(cmd.c_str(), "r");
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int st = ::pclose(p);
-  r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  auto r = testing::run_command(fmt::format("{} {}", PDSIM_BINARY, args), err_file);
   std::ifstream e(err_file);
-  r.err.assign(std::istreambuf_iterator<char>(e), {});
-  return r;
+  return Cmd{r.rc, std::move(r.out), std::string(std::istreambuf_iterator<char>(e), {})};
 }
 
 void write(const std::string& path, const std::string& text) {

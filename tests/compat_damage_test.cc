@@ -24,21 +24,9 @@
 namespace pdsim {
 namespace {
 
-struct Cmd {
-  int rc;
-  std::string out;
-};
+using Cmd = testing::CommandResult;
 
-Cmd run(const std::string& cmd) {
-  Cmd r{-1, {}};
-  FILE* p = ::popen((cmd + " 2>/dev/null").c_str(), "r");
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int st = ::pclose(p);
-  r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+Cmd run(const std::string& cmd) { return testing::run_command(cmd); }
 
 const char* kThinA =
     "<superblock uuid=\"\" time=\"1\" transaction=\"5\" flags=\"0\" version=\"2\" data_block_size=\"128\" nr_data_blocks=\"1024\">\n"

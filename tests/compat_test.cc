@@ -21,22 +21,9 @@
 namespace pdsim::thin {
 namespace {
 
-struct Cmd {
-  int rc;
-  std::string out;
-};
+using Cmd = testing::CommandResult;
 
-Cmd run(const std::string& cmd) {
-  Cmd r{-1, {}};
-  FILE* p = ::popen((cmd + " 2>/dev/null").c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int st = ::pclose(p);
-  r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+Cmd run(const std::string& cmd) { return testing::run_command(cmd); }
 
 void write_file(const std::string& path, const std::string& text) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);

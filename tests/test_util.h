@@ -1,8 +1,10 @@
 // Helpers shared by the tests.
 #pragma once
 
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -38,6 +40,25 @@ inline Block pattern_block(std::uint8_t seed) {
   Block b;
   for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<std::uint8_t>(seed + i * 7);
   return b;
+}
+
+// Runs a shell command; returns its exit code (-1 if it did not exit normally) and its stdout.
+// Its stderr goes to `stderr_file` when given, else is discarded.
+struct CommandResult {
+  int rc = -1;
+  std::string out;
+};
+
+inline CommandResult run_command(const std::string& cmd, const std::string& stderr_file = "/dev/null") {
+  CommandResult r;
+  FILE* p = ::popen((cmd + " 2>'" + stderr_file + "'").c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int st = ::pclose(p);
+  r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
 }
 
 }  // namespace pdsim::testing

@@ -36,7 +36,7 @@ bool Context::ref_metadata(BlockNr b, std::string_view what, std::optional<Block
     report_.walk_incomplete = true;
     return false;
   }
-  ++meta_refs_[b];
+  meta_refs_.add(b);
   return true;
 }
 
@@ -47,7 +47,7 @@ void Context::ref_data(BlockNr b, BlockNr from_leaf) {
                         *data_limit_));
     return;
   }
-  ++data_refs_[b];
+  data_refs_.add(b);
 }
 
 bool Context::claim(BlockNr b, const Role& role, std::string_view what) {

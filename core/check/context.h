@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "core/check/check.h"
 #include "core/check/layout.h"
@@ -29,10 +30,41 @@ struct Role {
 };
 [[nodiscard]] std::string describe(const Role& r);
 
+// Recomputed reference counts: dense (4 bytes a block) below a known size of at most
+// kDenseLimit blocks, a hash map otherwise. Dense counting keeps a 1M-block data device at 4 MiB
+// and makes the count a plain index.
+class RefCounts {
+ public:
+  static constexpr BlockNr kDenseLimit = BlockNr{1} << 28;
+  explicit RefCounts(std::optional<BlockNr> size) {
+    if (size && *size <= kDenseLimit) dense_.assign(static_cast<std::size_t>(*size), 0);
+    dense_enabled_ = size && *size <= kDenseLimit;
+  }
+  void add(BlockNr b) {
+    if (dense_enabled_ && b < dense_.size()) ++dense_[static_cast<std::size_t>(b)];
+    else ++sparse_[b];
+  }
+  [[nodiscard]] std::uint64_t get(BlockNr b) const {
+    if (dense_enabled_ && b < dense_.size()) return dense_[static_cast<std::size_t>(b)];
+    auto it = sparse_.find(b);
+    return it == sparse_.end() ? 0 : it->second;
+  }
+
+ private:
+  bool dense_enabled_ = false;
+  std::vector<std::uint32_t> dense_;
+  std::unordered_map<BlockNr, std::uint64_t> sparse_;
+};
+
 class Context {
  public:
   Context(BlockDevice& dev, BlockNr metadata_limit, std::optional<BlockNr> data_limit, Report& report)
-      : dev_(dev), metadata_limit_(metadata_limit), data_limit_(data_limit), report_(report) {}
+      : dev_(dev),
+        metadata_limit_(metadata_limit),
+        data_limit_(data_limit),
+        report_(report),
+        meta_refs_(metadata_limit),
+        data_refs_(data_limit) {}
 
   void problem(ProblemKind kind, std::optional<BlockNr> block, std::string message,
                Severity severity = Severity::fatal, Space space = Space::metadata);
@@ -58,16 +90,16 @@ class Context {
   [[nodiscard]] BlockNr metadata_limit() const { return metadata_limit_; }
   [[nodiscard]] std::optional<BlockNr> data_limit() const { return data_limit_; }
   [[nodiscard]] Report& report() { return report_; }
-  [[nodiscard]] const std::unordered_map<BlockNr, std::uint64_t>& metadata_refs() const { return meta_refs_; }
-  [[nodiscard]] const std::unordered_map<BlockNr, std::uint64_t>& data_refs() const { return data_refs_; }
+  [[nodiscard]] const RefCounts& metadata_refs() const { return meta_refs_; }
+  [[nodiscard]] const RefCounts& data_refs() const { return data_refs_; }
 
  private:
   BlockDevice& dev_;
   BlockNr metadata_limit_;
   std::optional<BlockNr> data_limit_;
   Report& report_;
-  std::unordered_map<BlockNr, std::uint64_t> meta_refs_;
-  std::unordered_map<BlockNr, std::uint64_t> data_refs_;
+  RefCounts meta_refs_;
+  RefCounts data_refs_;
   std::unordered_map<BlockNr, Role> roles_;
 };
 

@@ -136,7 +136,7 @@ Result<SpaceMapLayout> load_disk_space_map(Context& ctx, TreeWalker& walker, con
 }
 
 Status compare_space_map(Context& ctx, const SpaceMapLayout& sm,
-                         const std::unordered_map<BlockNr, std::uint64_t>& refs) {
+                         const RefCounts& refs) {
   if (!sm.usable) return ok_status();
   const Space space = sm.space;
   const char* dev = space == Space::metadata ? "metadata" : "data";
@@ -198,8 +198,7 @@ Status compare_space_map(Context& ctx, const SpaceMapLayout& sm,
                     fmt::format("{} block {}: ref-count tree entry {} but bitmap value {}", dev, b, of->second, v),
                     Severity::fatal, space);
       }
-      auto r = refs.find(b);
-      const std::uint64_t expected = r == refs.end() ? 0 : r->second;
+      const std::uint64_t expected = refs.get(b);
       if (stored == expected) continue;
       if (expected == 0) {
         ctx.problem(ProblemKind::leak, b,

@@ -39,6 +39,6 @@ struct SpaceMapLayout {
 // Compares every block below nr_blocks with refs (leak / over / under), checks the overflow
 // tree against the bitmaps, the per-bitmap nr_free / none_free_before and nr_allocated.
 [[nodiscard]] Status compare_space_map(Context& ctx, const SpaceMapLayout& sm,
-                                       const std::unordered_map<BlockNr, std::uint64_t>& refs);
+                                       const RefCounts& refs);
 
 }  // namespace pdsim::check::detail
