@@ -1,6 +1,7 @@
 #include "core/thin/pool_metadata.h"
 
 #include <algorithm>
+#include <array>
 
 #include <fmt/format.h>
 
@@ -24,7 +25,9 @@ bool block_is_all_zero(ConstBlockSpan data) {
 }  // namespace
 
 PoolMetadata::PoolMetadata(BlockDevice& dev, std::uint32_t data_block_size)
-    : dev_(dev), bm_(dev, kDefaultCacheBlocks), tm_(bm_), data_block_size_(data_block_size) {}
+    : dev_(dev), bm_(dev, kDefaultCacheBlocks), tm_(bm_), data_block_size_(data_block_size) {
+  block_time_vt_ = block_time_type();
+}
 
 // ---- views ----
 
@@ -53,8 +56,8 @@ btree::ValueType PoolMetadata::block_time_type() {
   return t;
 }
 
-btree::Info PoolMetadata::info() { return btree::Info{&tm_, 2, block_time_type()}; }
-btree::Info PoolMetadata::bl_info() { return btree::Info{&tm_, 1, block_time_type()}; }
+btree::Info PoolMetadata::info() { return btree::Info{&tm_, 2, block_time_vt_}; }
+btree::Info PoolMetadata::bl_info() { return btree::Info{&tm_, 1, block_time_vt_}; }
 btree::Info PoolMetadata::details_info() { return btree::Info{&tm_, 1, btree::plain_value_type(DeviceDetails::kSize)}; }
 
 btree::Info PoolMetadata::tl_info() {
@@ -358,14 +361,19 @@ Status PoolMetadata::restore_details(std::uint64_t id, const DeviceDetails& deta
   return {};
 }
 
-Status PoolMetadata::restore_mapping(std::uint64_t id, std::uint64_t vblock, BlockNr data_block, std::uint32_t time) {
+Status PoolMetadata::restore_range(std::uint64_t id, std::uint64_t vbegin, BlockNr data_begin, std::uint64_t length,
+                                   std::uint32_t time) {
   in_service_ = true;
-  PDSIM_TRY(data_sm_->inc(data_block));
-  const std::uint64_t keys[2] = {id, vblock};
+  PDSIM_TRY(data_sm_->inc(data_begin, data_begin + length));
   auto mapping = info();
-  PDSIM_TRY_ASSIGN(auto r, btree::insert(mapping, root_, keys, u64_value(pack_block_time(data_block, time))));
-  root_ = r.root;
-  if (!r.inserted) return Error::invalid(fmt::format("thin device {}: block {} is mapped twice", id, vblock));
+  std::array<std::uint8_t, 8> v{};
+  for (std::uint64_t i = 0; i < length; ++i) {
+    const std::uint64_t keys[2] = {id, vbegin + i};
+    store_le<std::uint64_t>(v.data(), pack_block_time(data_begin + i, time));
+    PDSIM_TRY_ASSIGN(auto r, btree::insert(mapping, root_, keys, v));
+    root_ = r.root;
+    if (!r.inserted) return Error::invalid(fmt::format("thin device {}: block {} is mapped twice", id, vbegin + i));
+  }
   return {};
 }
 

@@ -90,7 +90,13 @@ class PoolMetadata {
   [[nodiscard]] Status restore_details(std::uint64_t id, const DeviceDetails& details);
   // Maps vblock to data_block at the given time, taking a reference on the data block (a restored
   // pool has no sharing: a data block mapped k times has count k).
-  [[nodiscard]] Status restore_mapping(std::uint64_t id, std::uint64_t vblock, BlockNr data_block, std::uint32_t time);
+  [[nodiscard]] Status restore_mapping(std::uint64_t id, std::uint64_t vblock, BlockNr data_block, std::uint32_t time) {
+    return restore_range(id, vblock, data_block, 1, time);
+  }
+  // Maps [vbegin, vbegin + length) to [data_begin, data_begin + length) at `time`, counting the
+  // data blocks with one range increment.
+  [[nodiscard]] Status restore_range(std::uint64_t id, std::uint64_t vbegin, BlockNr data_begin, std::uint64_t length,
+                                     std::uint32_t time);
   void restore_superblock_fields(std::uint32_t time, std::uint64_t trans_id, std::uint32_t flags) {
     in_service_ = true;
     time_ = time;
@@ -124,6 +130,7 @@ class PoolMetadata {
   void recompute_reserve();
 
   [[nodiscard]] btree::ValueType block_time_type();
+  btree::ValueType block_time_vt_;  // built once: the views below copy it
   [[nodiscard]] btree::Info info();          // 2 levels, block_time
   [[nodiscard]] btree::Info tl_info();       // top level, value = subtree root (dec deletes it)
   [[nodiscard]] btree::Info bl_info();       // one device's subtree, block_time

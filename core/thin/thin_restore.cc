@@ -2,6 +2,7 @@
 
 #include <expat.h>
 
+#include <algorithm>
 #include <charconv>
 #include <map>
 #include <optional>
@@ -119,17 +120,26 @@ Status validate(const XmlPool& pool) {
   std::set<std::uint64_t> ids;
   for (const auto& d : pool.devices) {
     if (!ids.insert(d.dev_id).second) return Error::invalid(fmt::format("device {} appears twice (device already exists)", d.dev_id));
-    std::map<std::uint64_t, std::uint64_t> ranges;  // origin begin -> end
-    for (const auto& m : d.mappings) {
+    // Dumps list mappings in order, so overlaps show as a range starting before the previous end;
+    // out-of-order documents are sorted first.
+    bool sorted = true;
+    std::uint64_t prev_end = 0;
+    for (std::size_t i = 0; i < d.mappings.size(); ++i) {
+      const XmlMapping& m = d.mappings[i];
       if (m.data_begin + m.length > pool.nr_data_blocks)
         return Error::invalid(fmt::format("device {}: mapping beyond end of data device ({} >= {})", d.dev_id,
                                           m.data_begin + m.length - 1, pool.nr_data_blocks));
-      auto next = ranges.lower_bound(m.origin_begin);
-      if ((next != ranges.end() && next->first < m.origin_begin + m.length) ||
-          (next != ranges.begin() && std::prev(next)->second > m.origin_begin))
-        return Error::invalid(fmt::format("device {}: overlapping mappings at origin block {}", d.dev_id, m.origin_begin));
-      ranges[m.origin_begin] = m.origin_begin + m.length;
+      if (i > 0 && m.origin_begin < prev_end) sorted = false;
+      prev_end = m.origin_begin + m.length;
     }
+    if (sorted) continue;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;
+    ranges.reserve(d.mappings.size());
+    for (const auto& m : d.mappings) ranges.emplace_back(m.origin_begin, m.origin_begin + m.length);
+    std::sort(ranges.begin(), ranges.end());
+    for (std::size_t i = 1; i < ranges.size(); ++i)
+      if (ranges[i].first < ranges[i - 1].second)
+        return Error::invalid(fmt::format("device {}: overlapping mappings at origin block {}", d.dev_id, ranges[i].first));
   }
   return {};
 }
@@ -175,9 +185,7 @@ Status restore_pool(BlockDevice& dev, const XmlPool& pool) {
   PDSIM_TRY(pmd->resize_data(pool.nr_data_blocks));
   for (const auto& d : pool.devices) {
     PDSIM_TRY(pmd->create_thin(d.dev_id));
-    for (const auto& m : d.mappings)
-      for (std::uint64_t i = 0; i < m.length; ++i)
-        PDSIM_TRY(pmd->restore_mapping(d.dev_id, m.origin_begin + i, m.data_begin + i, m.time));
+    for (const auto& m : d.mappings) PDSIM_TRY(pmd->restore_range(d.dev_id, m.origin_begin, m.data_begin, m.length, m.time));
     PDSIM_TRY(pmd->restore_details(d.dev_id, d.details));
   }
   pmd->restore_superblock_fields(pool.time, pool.transaction, pool.flags);
