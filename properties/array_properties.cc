@@ -10,6 +10,7 @@
 #include "core/array/array.h"
 #include "core/sm/core_space_map.h"
 #include "sim/sim_disk.h"
+#include "tests/test_util.h"
 
 namespace pdsim::array {
 namespace {
@@ -47,11 +48,7 @@ RC_GTEST_PROP(ArrayProperty, MatchesAVector, ()) {
   auto empty = create_empty(info);
   RC_ASSERT(empty.ok());
   std::vector<Arr> live{{*empty, {}}}, committed;
-  auto commit = [&]() -> Status {
-    PDSIM_TRY(tm.pre_commit());
-    PDSIM_TRY_ASSIGN(WriteRef sb, bm.write_lock_zero(0, nullptr));
-    return tm.commit(std::move(sb));
-  };
+  auto commit = [&]() -> Status { return pdsim::testing::commit_bare(tm, bm); };
   RC_ASSERT(commit().ok());
   committed = live;
 

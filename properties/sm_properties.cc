@@ -10,6 +10,7 @@
 #include "core/sm/disk_space_map.h"
 #include "core/sm/metadata_space_map.h"
 #include "sim/sim_disk.h"
+#include "tests/test_util.h"
 
 namespace pdsim::sm {
 namespace {
@@ -43,20 +44,9 @@ struct Meta {
     sm = std::move(r).value();
     RC_ASSERT(commit().ok());
   }
-  Status commit() {
-    PDSIM_TRY(tm.pre_commit());
-    PDSIM_TRY_ASSIGN(SpaceMapRoot root, sm->copy_root());
-    PDSIM_TRY_ASSIGN(WriteRef sb, bm.write_lock_zero(0, nullptr));
-    std::copy(root.begin(), root.end(), sb.data().begin() + 64);
-    return tm.commit(std::move(sb));
-  }
+  Status commit() { return pdsim::testing::commit_bare(tm, bm, sm.get()); }
   Status reopen() {
-    tm.abort();
-    PDSIM_TRY_ASSIGN(ReadRef sb, bm.read_lock(0, nullptr));
-    SpaceMapRoot root{};
-    std::copy(sb.data().begin() + 64, sb.data().begin() + 96, root.begin());
-    sb.release();
-    bm.discard_all();
+    PDSIM_TRY_ASSIGN(SpaceMapRoot root, pdsim::testing::read_bare_root(tm, bm));
     PDSIM_TRY_ASSIGN(sm, MetadataSpaceMap::open(tm, root));
     return {};
   }
@@ -148,9 +138,7 @@ RC_GTEST_PROP(DiskSpaceMapProperty, MatchesACountTable, ()) {
   RC_ASSERT(data.ok());
   auto full_commit = [&]() -> Status {
     PDSIM_TRY((*data)->commit());
-    PDSIM_TRY(tm.pre_commit());
-    PDSIM_TRY_ASSIGN(WriteRef sb, bm.write_lock_zero(0, nullptr));
-    return tm.commit(std::move(sb));
+    return pdsim::testing::commit_bare(tm, bm);
   };
   RC_ASSERT(full_commit().ok());
   std::map<BlockNr, std::uint32_t> model;

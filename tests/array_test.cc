@@ -8,6 +8,7 @@
 #include "core/array/bitset.h"
 #include "core/sm/core_space_map.h"
 #include "sim/sim_disk.h"
+#include "tests/test_util.h"
 
 namespace pdsim::array {
 namespace {
@@ -28,11 +29,7 @@ struct Fixture {
       : disk(n, 1), bm(disk, 512), sm(n), tm(bm, &sm), info(make_info(tm, std::move(elem))) {
     EXPECT_TRUE(sm.set_count(0, 1).ok());
   }
-  Status commit() {
-    PDSIM_TRY(tm.pre_commit());
-    PDSIM_TRY_ASSIGN(WriteRef sb, bm.write_lock_zero(0, nullptr));
-    return tm.commit(std::move(sb));
-  }
+  Status commit() { return pdsim::testing::commit_bare(tm, bm); }
   std::uint64_t get(BlockNr root, std::uint32_t i) {
     auto v = array::get(info, root, i);
     EXPECT_TRUE(v.ok()) << v.error().to_string();

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -12,6 +13,8 @@
 #include <gtest/gtest.h>
 
 #include "core/io/block_device.h"
+#include "core/sm/space_map.h"
+#include "core/tm/transaction_manager.h"
 
 namespace pdsim::testing {
 
@@ -40,6 +43,33 @@ inline Block pattern_block(std::uint8_t seed) {
   Block b;
   for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<std::uint8_t>(seed + i * 7);
   return b;
+}
+
+// The smallest client of the two-phase commit, for tests of the layers below the pool
+// metadata: pre-commit, then a bare superblock at block 0 recording the root of `sm` (taken after
+// the pre-commit, which commits the space map and may move its root) at byte 64, then commit.
+inline constexpr std::size_t kBareRootOffset = 64;
+
+[[nodiscard]] inline Status commit_bare(TransactionManager& tm, BlockManager& bm, SpaceMap* sm = nullptr) {
+  PDSIM_TRY(tm.pre_commit());
+  SpaceMapRoot root{};
+  if (sm != nullptr) {
+    PDSIM_TRY_ASSIGN(root, sm->copy_root());
+  }
+  PDSIM_TRY_ASSIGN(WriteRef sb, bm.write_lock_zero(0, nullptr));
+  std::copy(root.begin(), root.end(), sb.data().begin() + kBareRootOffset);
+  return tm.commit(std::move(sb));
+}
+
+// The space-map root a bare superblock recorded (as of the device, after dropping the cache).
+[[nodiscard]] inline Result<SpaceMapRoot> read_bare_root(TransactionManager& tm, BlockManager& bm) {
+  tm.abort();
+  PDSIM_TRY_ASSIGN(ReadRef sb, bm.read_lock(0, nullptr));
+  SpaceMapRoot root{};
+  std::copy(sb.data().begin() + kBareRootOffset, sb.data().begin() + kBareRootOffset + root.size(), root.begin());
+  sb.release();
+  bm.discard_all();
+  return root;
 }
 
 // Runs a shell command; returns its exit code (-1 if it did not exit normally) and its stdout.

@@ -113,7 +113,8 @@ using Status = Result<void>;
       return std::move(pdsim_try_result_).error();       \
   } while (false)
 
-// PDSIM_TRY_ASSIGN(decl, expr): `decl = value` on success, return the error on failure.
+// PDSIM_TRY_ASSIGN(decl, expr): `decl = value` on success, return the error on failure. It expands
+// to several statements (it declares a temporary): give it braces under an if.
 #define PDSIM_TRY_ASSIGN(decl, expr) \
   PDSIM_TRY_ASSIGN_IMPL(PDSIM_CONCAT(pdsim_try_tmp_, __LINE__), decl, expr)
 #define PDSIM_TRY_ASSIGN_IMPL(tmp, decl, expr) \
