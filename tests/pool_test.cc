@@ -48,6 +48,7 @@ TEST(PoolModes, ProvisionsInWriteMode) {
   auto w = f.pool->write(1, 10);
   ASSERT_OK(w);
   EXPECT_TRUE(w->newly_mapped);
+  EXPECT_FALSE(f.pool->metadata_low_water_raised());
   auto again = f.pool->write(1, 10);
   ASSERT_OK(again);
   EXPECT_FALSE(again->newly_mapped);
@@ -164,6 +165,7 @@ TEST(PoolModes, ExhaustingMetadataThenGrowingIt) {
     ++v;
   }
   EXPECT_EQ(f.pool->mode(), PoolMode::out_of_metadata_space);
+  EXPECT_TRUE(f.pool->metadata_low_water_raised());  // min(1024, 200 / 4) = 50 free blocks
   EXPECT_FALSE(f.pool->metadata().needs_check());  // no abort, no NEEDS_CHECK
   EXPECT_EQ(f.pool->write(1, 1).error().kind(), ErrorKind::io);
   const std::uint64_t mapped_before = f.pool->metadata().device_details(1)->mapped_blocks;

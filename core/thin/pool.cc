@@ -17,6 +17,10 @@ std::string_view to_string(PoolMode m) noexcept {
 
 Result<std::unique_ptr<Pool>> Pool::create(std::unique_ptr<PoolMetadata> md, const PoolTable& table) {
   auto pool = std::make_unique<Pool>(std::move(md), table);
+  // Registered once per table load, from the metadata *device* size (capped), as dm-thin does.
+  const BlockNr device = std::min<BlockNr>(table.metadata_blocks, sm::kMetadataMaxBlocks);
+  Pool* p = pool.get();
+  pool->md_->set_metadata_threshold(std::min<BlockNr>(1024, device / 4), [p] { p->metadata_low_water_raised_ = true; });
   PDSIM_TRY(pool->resume());
   return pool;
 }

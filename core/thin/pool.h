@@ -39,6 +39,10 @@ class Pool {
   [[nodiscard]] PoolMode mode() const { return mode_; }
   [[nodiscard]] PoolMetadata& metadata() { return *md_; }
   [[nodiscard]] bool data_low_water_raised() const { return low_water_raised_; }
+  // The metadata low-water event (the metadata space map's threshold, §4.8): raised once when
+  // free metadata falls to min(1024, device blocks / 4). Like dm-thin's, the registration is lost
+  // when an abort re-opens the space map.
+  [[nodiscard]] bool metadata_low_water_raised() const { return metadata_low_water_raised_; }
 
   // ---- pool messages: refused (read_only error, "operation not supported") in the degraded
   // modes; each successful one is followed by a commit. Their own failures are not metadata
@@ -85,6 +89,7 @@ class Pool {
   PoolTable table_;
   PoolMode mode_ = PoolMode::write;
   bool low_water_raised_ = false;
+  bool metadata_low_water_raised_ = false;
 };
 
 }  // namespace pdsim::thin
