@@ -184,6 +184,12 @@ Status EngineStore::commit() {
 
 Status EngineStore::abort() {
   tm_.abort();
+  // Make whatever the device holds durable before reading the superblock back: after a commit
+  // whose final flush failed, the new superblock may sit in the device's volatile cache. Reading
+  // it and carrying on from it while the disk still holds the old one would let the next
+  // transaction overwrite blocks the durable superblock references. If this flush fails too, the
+  // store cannot know what is durable and must not continue (the caller retries or gives up).
+  PDSIM_TRY(dev_.flush());
   return load_superblock();
 }
 
