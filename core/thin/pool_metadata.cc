@@ -438,9 +438,9 @@ Status PoolMetadata::commit() {
 Status PoolMetadata::abort() {
   in_service_ = true;
   tm_.abort();
-  // What we re-read must be durable: after a failed final flush the new superblock may still be
-  // only in the device's cache (see EngineStore::abort).
-  PDSIM_TRY(dev_.flush());
+  // Unlike EngineStore::abort, no device flush here: as in the kernel, the superblock read back
+  // after a failed final flush may be one that is not durable yet. That is safe only because
+  // dm-thin never writes again after a failed commit (NEEDS_CHECK + read-only, core/thin/pool.h).
   {
     PDSIM_TRY_ASSIGN(ReadRef raw, bm_.read_lock(kSuperblockLocation, nullptr));
     if (block_is_all_zero(raw.data())) return Error::invalid("metadata device is not formatted: block 0 is all zeros");
