@@ -39,6 +39,20 @@ struct Tree {
     }
     if (!s) throw std::runtime_error(s.error().to_string());
   }
+  // Commits every 1024 operations, outside the timed region.
+  void tick(benchmark::State& state, std::uint64_t ops_done) {
+    if (ops_done % 1024 != 0) return;
+    state.PauseTiming();
+    commit();
+    state.ResumeTiming();
+  }
+  // Final commit, then items/s and device blocks written per operation.
+  void finish(benchmark::State& state, std::uint64_t writes_before) {
+    commit();
+    state.SetItemsProcessed(state.iterations());
+    state.counters["blocks_written_per_op"] =
+        static_cast<double>(disk.counters().writes - writes_before) / static_cast<double>(state.iterations());
+  }
   void insert(std::uint64_t k) {
     std::array<std::uint8_t, 8> v{};
     store_le<std::uint64_t>(v.data(), k);
@@ -56,16 +70,9 @@ void run_inserts(benchmark::State& state, bool random) {
   const auto writes0 = t.disk.counters().writes;
   for (auto _ : state) {
     t.insert(random ? scramble(i) : i);
-    if (++i % 1024 == 0) {
-      state.PauseTiming();
-      t.commit();
-      state.ResumeTiming();
-    }
+    t.tick(state, ++i);
   }
-  t.commit();
-  state.SetItemsProcessed(state.iterations());
-  state.counters["blocks_written_per_op"] =
-      static_cast<double>(t.disk.counters().writes - writes0) / static_cast<double>(state.iterations());
+  t.finish(state, writes0);
 }
 
 void BM_BtreeInsertSequential(benchmark::State& state) { run_inserts(state, false); }
@@ -107,16 +114,9 @@ void BM_BtreeRemove(benchmark::State& state) {
       break;
     }
     t.root = *r;
-    if (i % 1024 == 0) {
-      state.PauseTiming();
-      t.commit();
-      state.ResumeTiming();
-    }
+    t.tick(state, i);
   }
-  t.commit();
-  state.SetItemsProcessed(state.iterations());
-  state.counters["blocks_written_per_op"] =
-      static_cast<double>(t.disk.counters().writes - writes0) / static_cast<double>(state.iterations());
+  t.finish(state, writes0);
 }
 BENCHMARK(BM_BtreeRemove)->Iterations(100000);
 

@@ -272,6 +272,4 @@ Status Cursor::skip(std::uint64_t n) {
   return {};
 }
 
-Status Cursor::load_current() { return descend_to_leaf(); }
-
 }  // namespace pdsim::btree

@@ -130,7 +130,6 @@ class Cursor {
     std::uint32_t count;
   };
   [[nodiscard]] Status descend_to_leaf();
-  [[nodiscard]] Status load_current();
   Info* info_ = nullptr;
   std::vector<Frame> stack_;
   bool valid_ = false;

@@ -53,7 +53,7 @@ class LowLevel {
   // First block in [begin, end) whose count is 0 in this view; nullopt if none.
   [[nodiscard]] Result<std::optional<BlockNr>> find_free_block(BlockNr begin, BlockNr end);
 
-  // Counts change; `allocated_delta` (if given) receives the change in nr_allocated.
+  // Count changes of a half-open range, in per-bitmap batches (nr_allocated follows them).
   [[nodiscard]] Status inc(BlockNr begin, BlockNr end);
   [[nodiscard]] Status dec(BlockNr begin, BlockNr end);
   [[nodiscard]] Status set_count(BlockNr b, std::uint32_t count);
