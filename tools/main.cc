@@ -17,6 +17,7 @@
 #include "core/thin/thin_dump.h"
 #include "core/thin/thin_restore.h"
 #include "scenarios/suite.h"
+#include "tools/restore_cmd.h"
 #include "sim/image.h"
 
 namespace {
@@ -76,30 +77,6 @@ struct RestoreArgs {
   std::string input;
   std::string output;
 };
-
-int cmd_restore(const RestoreArgs& a) {
-  std::ifstream in(a.input, std::ios::binary);
-  if (!in) return fail("restore", pdsim::Error::io(fmt::format("cannot read '{}'", a.input)));
-  auto pool = pdsim::thin::parse_thin_xml(in);
-  if (!pool) return fail("restore", std::move(pool).error().with_context(a.input));
-  // Like thin_restore, the output must exist already (a file or a device) and is not grown. The
-  // pool is built in memory first, so a failure (the document does not fit, say) writes nothing.
-  auto dev = pdsim::FileDevice::open(a.output, pdsim::FileDevice::Mode::read_write);
-  if (!dev) return fail("restore", dev.error());
-  pdsim::sim::ImageDevice staging(pdsim::sim::Image((*dev)->nr_blocks()));
-  auto s = pdsim::thin::restore_pool(staging, *pool);
-  if (!s) return fail("restore", std::move(s).error().with_context(a.output));
-  const auto& img = staging.image();
-  for (pdsim::BlockNr b = 0; b < img.nr_blocks(); ++b) {
-    const auto& blk = img.get(b);
-    if (!blk) continue;
-    auto w = (*dev)->write(b, pdsim::ConstBlockSpan(*blk));
-    if (!w) return fail("restore", std::move(w).error());
-  }
-  auto f = (*dev)->flush();
-  if (!f) return fail("restore", std::move(f).error());
-  return 0;
-}
 
 struct DumpArgs {
   std::string image;
@@ -229,7 +206,7 @@ int main(int argc, char** argv) {
     run_args.seed_given = seed_opt->count() > 0;
     return cmd_run(run_args);
   }
-  if (restore->parsed()) return cmd_restore(restore_args);
+  if (restore->parsed()) return pdsim::tools::cmd_restore(restore_args.input, restore_args.output);
   if (check->parsed()) return cmd_check(check_args);
   if (dump->parsed()) return cmd_dump(dump_args);
   if (info->parsed()) {

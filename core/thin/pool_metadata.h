@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "core/btree/btree.h"
+#include "core/btree/builder.h"
 #include "core/sm/disk_space_map.h"
 #include "core/sm/metadata_space_map.h"
 #include "core/thin/thin_format.h"
@@ -97,6 +98,13 @@ class PoolMetadata {
   // data blocks with one range increment.
   [[nodiscard]] Status restore_range(std::uint64_t id, std::uint64_t vbegin, BlockNr data_begin, std::uint64_t length,
                                      std::uint32_t time);
+  // Bulk restore of one device: begin_load, then load_range for its mappings, then end_load.
+  // Mappings given in ascending order are packed into full nodes bottom-up (btree::Builder);
+  // from the first one out of order on, the rest are inserted one by one. A block mapped twice
+  // is ErrorKind::invalid either way. One device loads at a time.
+  [[nodiscard]] Status begin_load(std::uint64_t id);
+  [[nodiscard]] Status load_range(std::uint64_t vbegin, BlockNr data_begin, std::uint64_t length, std::uint32_t time);
+  [[nodiscard]] Status end_load(const DeviceDetails& details);
   void restore_superblock_fields(std::uint32_t time, std::uint64_t trans_id, std::uint32_t flags) {
     in_service_ = true;
     time_ = time;
@@ -152,6 +160,14 @@ class PoolMetadata {
   BlockNr metadata_reserve_ = 0;
   bool in_service_ = false;
   std::list<DeviceRecord> records_;  // newest first, as the kernel's list
+
+  struct Load {
+    std::uint64_t id;
+    btree::Info info;
+    std::optional<btree::Builder> builder;  // reset once the device is in the mapping tree
+  };
+  [[nodiscard]] Status install_loaded(Load& load);
+  std::unique_ptr<Load> load_;
 };
 
 }  // namespace pdsim::thin

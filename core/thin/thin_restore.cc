@@ -3,6 +3,10 @@
 #include <expat.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <charconv>
 #include <map>
 #include <optional>
@@ -17,12 +21,58 @@
 namespace pdsim::thin {
 namespace {
 
+// Where an element starts in the document (line 0: not from a document).
+struct Position {
+  std::uint64_t line = 0;
+  std::uint64_t column = 0;
+};
+
+Error at(Position pos, Error e) {
+  if (pos.line == 0) return e;
+  return std::move(e).with_context(fmt::format("line {}, column {}", pos.line, pos.column));
+}
+
+// What the parser hands on, element by element, in document order. A sink's error stops the
+// parse; sinks put the element's position into their errors themselves (see at()).
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  [[nodiscard]] virtual Status superblock(const XmlPool& fields, Position pos) = 0;  // devices empty
+  [[nodiscard]] virtual Status begin_device(const XmlDevice& dev, Position pos) = 0;   // mappings empty
+  [[nodiscard]] virtual Status mapping(const XmlMapping& m, Position pos) = 0;
+  [[nodiscard]] virtual Status end_device(Position pos) = 0;
+};
+
+Status check_superblock(const XmlPool& pool) {
+  if (pool.data_block_size < 128 || pool.data_block_size > 2097152 || pool.data_block_size % 128 != 0)
+    return Error::invalid(fmt::format("data_block_size {} is not a multiple of 128 in [128, 2097152]", pool.data_block_size));
+  return {};
+}
+
+Status check_in_data_device(const XmlPool& pool, std::uint64_t dev_id, const XmlMapping& m) {
+  if (m.data_begin + m.length > pool.nr_data_blocks)
+    return Error::invalid(fmt::format("device {}: mapping beyond end of data device ({} >= {})", dev_id,
+                                      m.data_begin + m.length - 1, pool.nr_data_blocks));
+  return {};
+}
+
 struct Parser {
   XML_Parser xp;
-  XmlPool pool;
+  Sink& sink;
+  XmlPool pool;  // superblock fields only
   bool saw_superblock = false;
   bool in_device = false;
   std::optional<Error> error;
+
+  void forward(Status s) {
+    if (!s && !error) {
+      error = std::move(s).error();
+      XML_StopParser(xp, XML_FALSE);
+    }
+  }
+  [[nodiscard]] Position here() const {
+    return Position{XML_GetCurrentLineNumber(xp), XML_GetCurrentColumnNumber(xp)};
+  }
 
   [[nodiscard]] std::string where() const {
     return fmt::format("line {}, column {}", XML_GetCurrentLineNumber(xp), XML_GetCurrentColumnNumber(xp));
@@ -68,6 +118,7 @@ struct Parser {
       pool.data_block_size = *dbs;
       pool.nr_data_blocks = *nr;
       if (pool.version != 2) return fail(fmt::format("unsupported metadata version {}", pool.version));
+      forward(sink.superblock(pool, here()));
     } else if (el == "device") {
       if (!saw_superblock || in_device) return fail("<device> outside <superblock>");
       auto id = number<std::uint64_t>(attrs, name, "dev_id");
@@ -77,8 +128,8 @@ struct Parser {
       auto st = number<std::uint32_t>(attrs, name, "snap_time");
       if (error) return;
       if (*id > kMaxDeviceId) return fail(fmt::format("dev_id {} is above the maximum {}", *id, kMaxDeviceId));
-      pool.devices.push_back(XmlDevice{*id, DeviceDetails{*mb, *tr, *ct, *st}, {}});
       in_device = true;
+      forward(sink.begin_device(XmlDevice{*id, DeviceDetails{*mb, *tr, *ct, *st}, {}}, here()));
     } else if (el == "single_mapping" || el == "range_mapping") {
       if (!in_device) return fail(fmt::format("<{}> outside <device>", el));
       XmlMapping m{};
@@ -100,14 +151,16 @@ struct Parser {
       if (m.time > 0xFFFFFF) return fail(fmt::format("time {} does not fit in 24 bits", m.time));
       if (m.origin_begin + m.length < m.origin_begin || m.data_begin + m.length < m.data_begin)
         return fail("mapping range overflows");
-      pool.devices.back().mappings.push_back(m);
+      forward(sink.mapping(m, here()));
     } else {
       fail(fmt::format("unknown element <{}>", el));
     }
   }
 
   void end(const char* name) {
-    if (std::string_view(name) == "device") in_device = false;
+    if (std::string_view(name) != "device") return;
+    in_device = false;
+    forward(sink.end_device(here()));
   }
 };
 
@@ -115,8 +168,7 @@ void XMLCALL on_start(void* ud, const XML_Char* name, const XML_Char** attrs) { 
 void XMLCALL on_end(void* ud, const XML_Char* name) { static_cast<Parser*>(ud)->end(name); }
 
 Status validate(const XmlPool& pool) {
-  if (pool.data_block_size < 128 || pool.data_block_size > 2097152 || pool.data_block_size % 128 != 0)
-    return Error::invalid(fmt::format("data_block_size {} is not a multiple of 128 in [128, 2097152]", pool.data_block_size));
+  PDSIM_TRY(check_superblock(pool));
   std::set<std::uint64_t> ids;
   for (const auto& d : pool.devices) {
     if (!ids.insert(d.dev_id).second) return Error::invalid(fmt::format("device {} appears twice (device already exists)", d.dev_id));
@@ -126,9 +178,7 @@ Status validate(const XmlPool& pool) {
     std::uint64_t prev_end = 0;
     for (std::size_t i = 0; i < d.mappings.size(); ++i) {
       const XmlMapping& m = d.mappings[i];
-      if (m.data_begin + m.length > pool.nr_data_blocks)
-        return Error::invalid(fmt::format("device {}: mapping beyond end of data device ({} >= {})", d.dev_id,
-                                          m.data_begin + m.length - 1, pool.nr_data_blocks));
+      PDSIM_TRY(check_in_data_device(pool, d.dev_id, m));
       if (i > 0 && m.origin_begin < prev_end) sorted = false;
       prev_end = m.origin_begin + m.length;
     }
@@ -144,28 +194,223 @@ Status validate(const XmlPool& pool) {
   return {};
 }
 
-}  // namespace
+// Collects the whole document (parse_thin_xml).
+class Collector final : public Sink {
+ public:
+  explicit Collector(XmlPool& pool) : pool_(pool) {}
+  Status superblock(const XmlPool& fields, Position) override {
+    pool_ = fields;
+    return {};
+  }
+  Status begin_device(const XmlDevice& dev, Position) override {
+    pool_.devices.push_back(dev);
+    return {};
+  }
+  Status mapping(const XmlMapping& m, Position) override {
+    pool_.devices.back().mappings.push_back(m);
+    return {};
+  }
+  Status end_device(Position) override { return {}; }
 
-Result<XmlPool> parse_thin_xml(const std::string& text) {
-  std::istringstream in(text);
-  return parse_thin_xml(in);
-}
+ private:
+  XmlPool& pool_;
+};
 
-Result<XmlPool> parse_thin_xml(std::istream& in) {
-  Parser p{XML_ParserCreate(nullptr), {}, false, false, std::nullopt};
+// Builds the pool as the document streams in (restore_thin_xml, restore_pool).
+class Builder final : public Sink {
+ public:
+  explicit Builder(BlockDevice& dev) : dev_(dev) {}
+
+  Status superblock(const XmlPool& fields, Position pos) override {
+    if (auto s = build_superblock(fields); !s) return at(pos, std::move(s).error());
+    return {};
+  }
+  Status begin_device(const XmlDevice& dev, Position pos) override {
+    if (!ids_.insert(dev.dev_id).second)
+      return at(pos, Error::invalid(fmt::format("device {} appears twice (device already exists)", dev.dev_id)));
+    dev_id_ = dev.dev_id;
+    details_ = dev.details;
+    if (auto s = pmd_->begin_load(dev.dev_id); !s) return at(pos, std::move(s).error());
+    return {};
+  }
+  Status mapping(const XmlMapping& m, Position pos) override {
+    if (auto s = check_in_data_device(sb_, dev_id_, m); !s) return at(pos, std::move(s).error());
+    if (auto s = pmd_->load_range(m.origin_begin, m.data_begin, m.length, m.time); !s) return at(pos, std::move(s).error());
+    return {};
+  }
+  Status end_device(Position pos) override {
+    if (auto s = pmd_->end_load(details_); !s) return at(pos, std::move(s).error());
+    return {};
+  }
+
+  Status build_superblock(const XmlPool& fields) {
+    PDSIM_TRY(check_superblock(fields));
+    sb_ = fields;
+    PDSIM_TRY_ASSIGN(pmd_, PoolMetadata::format(dev_, fields.data_block_size));
+    return pmd_->resize_data(fields.nr_data_blocks);
+  }
+
+  Status finish() {
+    if (!pmd_) return Error::invalid("no <superblock> element");
+    pmd_->restore_superblock_fields(sb_.time, sb_.transaction, sb_.flags);
+    return pmd_->commit();
+  }
+
+ private:
+  BlockDevice& dev_;
+  XmlPool sb_;
+  std::unique_ptr<PoolMetadata> pmd_;
+  std::set<std::uint64_t> ids_;
+  std::uint64_t dev_id_ = 0;
+  DeviceDetails details_{};
+};
+
+// Runs another sink on a worker thread, so that building the pool overlaps parsing (expat's
+// tokenizer is most of restore's time). Events travel in batches through a small bounded queue
+// and the worker applies them in document order, so the result is the same as running the inner
+// sink directly. The first error from the worker is returned from the next call on this side,
+// which stops the parse; close() drains the queue and returns the worker's verdict.
+class Pipeline final : public Sink {
+ public:
+  explicit Pipeline(Sink& inner) : inner_(inner) { batch_.reserve(kBatch); }
+  ~Pipeline() override { stop(); }
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  Status superblock(const XmlPool& fields, Position pos) override {
+    fields_ = fields;
+    return push(Event{Event::Kind::superblock, pos, {}, {}, {}});
+  }
+  Status begin_device(const XmlDevice& dev, Position pos) override {
+    return push(Event{Event::Kind::begin_device, pos, dev.dev_id, dev.details, {}});
+  }
+  Status mapping(const XmlMapping& m, Position pos) override {
+    return push(Event{Event::Kind::mapping, pos, 0, {}, m});
+  }
+  Status end_device(Position pos) override { return push(Event{Event::Kind::end_device, pos, 0, {}, {}}); }
+
+  // Hands on what is left and waits for the worker; its first error, if any.
+  [[nodiscard]] Status close() {
+    if (!batch_.empty()) PDSIM_TRY(hand_off());
+    {
+      std::unique_lock lock(mu_);
+      closed_ = true;
+    }
+    cv_.notify_all();
+    if (worker_.joinable()) worker_.join();
+    if (error_) return std::move(*error_);
+    return {};
+  }
+
+ private:
+  static constexpr std::size_t kBatch = 4096;
+  static constexpr std::size_t kDepth = 4;
+
+  struct Event {
+    enum class Kind : std::uint8_t { superblock, begin_device, mapping, end_device } kind;
+    Position pos;
+    std::uint64_t dev_id;
+    DeviceDetails details;
+    XmlMapping m;
+  };
+
+  Status push(Event e) {
+    batch_.push_back(e);
+    if (batch_.size() < kBatch) return {};
+    return hand_off();
+  }
+
+  Status hand_off() {
+    if (!worker_.joinable()) worker_ = std::thread([this] { run(); });
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return queue_.size() < kDepth || error_.has_value(); });
+    if (error_) return *error_;
+    queue_.push_back(std::move(batch_));
+    lock.unlock();
+    cv_.notify_all();
+    batch_ = {};
+    batch_.reserve(kBatch);
+    return {};
+  }
+
+  void run() {
+    for (;;) {
+      std::vector<Event> events;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [this] { return !queue_.empty() || closed_; });
+        if (queue_.empty()) return;
+        events = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      cv_.notify_all();
+      for (const Event& e : events) {
+        Status s = apply(e);
+        if (!s) {
+          {
+            std::unique_lock lock(mu_);
+            error_ = std::move(s).error();
+            queue_.clear();
+          }
+          cv_.notify_all();
+          return;
+        }
+      }
+    }
+  }
+
+  Status apply(const Event& e) {
+    switch (e.kind) {
+      case Event::Kind::superblock: return inner_.superblock(fields_, e.pos);
+      case Event::Kind::begin_device: return inner_.begin_device(XmlDevice{e.dev_id, e.details, {}}, e.pos);
+      case Event::Kind::mapping: return inner_.mapping(e.m, e.pos);
+      case Event::Kind::end_device: return inner_.end_device(e.pos);
+    }
+    return Error::invalid("unknown restore event");
+  }
+
+  // Abandons the worker (after an error on the parsing side).
+  void stop() {
+    {
+      std::unique_lock lock(mu_);
+      queue_.clear();
+      closed_ = true;
+    }
+    cv_.notify_all();
+    if (worker_.joinable()) worker_.join();
+  }
+
+  Sink& inner_;
+  XmlPool fields_;  // written before the superblock event is queued, read by the worker after
+  std::vector<Event> batch_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::vector<Event>> queue_;
+  std::optional<Error> error_;
+  bool closed_ = false;
+  std::thread worker_;
+};
+
+Status parse(std::istream& in, Sink& sink) {
+  Parser p{XML_ParserCreate(nullptr), sink, {}, false, false, std::nullopt};
   if (p.xp == nullptr) return Error::invalid("cannot create an XML parser");
   XML_SetUserData(p.xp, &p);
   XML_SetElementHandler(p.xp, on_start, on_end);
-  std::vector<char> buf(1 << 16);
+  constexpr int kChunk = 1 << 20;
   for (;;) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    void* buf = XML_GetBuffer(p.xp, kChunk);
+    if (buf == nullptr) {
+      p.error = Error::invalid("out of memory for the XML parser");
+      break;
+    }
+    in.read(static_cast<char*>(buf), kChunk);
     const auto got = in.gcount();
-    const bool last = got < static_cast<std::streamsize>(buf.size());
+    const bool last = got < kChunk;
     if (in.bad()) {
       p.error = Error::io("read error in the XML input");
       break;
     }
-    const XML_Status st = XML_Parse(p.xp, buf.data(), static_cast<int>(got), last ? XML_TRUE : XML_FALSE);
+    const XML_Status st = XML_ParseBuffer(p.xp, static_cast<int>(got), last ? XML_TRUE : XML_FALSE);
     if (st == XML_STATUS_ERROR) {
       if (!p.error) p.error = Error::invalid(fmt::format("{}: {}", p.where(), XML_ErrorString(XML_GetErrorCode(p.xp))));
       break;
@@ -176,20 +421,47 @@ Result<XmlPool> parse_thin_xml(std::istream& in) {
   p.xp = nullptr;
   if (p.error) return std::move(*p.error);
   if (!p.saw_superblock) return Error::invalid("no <superblock> element");
-  PDSIM_TRY(validate(p.pool));
-  return std::move(p.pool);
+  return {};
+}
+
+}  // namespace
+
+Result<XmlPool> parse_thin_xml(const std::string& text) {
+  std::istringstream in(text);
+  return parse_thin_xml(in);
+}
+
+Result<XmlPool> parse_thin_xml(std::istream& in) {
+  XmlPool pool;
+  Collector c(pool);
+  PDSIM_TRY(parse(in, c));
+  PDSIM_TRY(validate(pool));
+  return pool;
+}
+
+Status restore_thin_xml(std::istream& in, BlockDevice& dev) {
+  Builder b(dev);
+  {
+    Pipeline pipe(b);
+    Status parsed = parse(in, pipe);
+    Status built = pipe.close();
+    // A builder error stops the parse, so it comes first; otherwise the parser's own.
+    if (!built) return built;
+    if (!parsed) return parsed;
+  }
+  return b.finish();
 }
 
 Status restore_pool(BlockDevice& dev, const XmlPool& pool) {
-  PDSIM_TRY_ASSIGN(auto pmd, PoolMetadata::format(dev, pool.data_block_size));
-  PDSIM_TRY(pmd->resize_data(pool.nr_data_blocks));
+  Builder b(dev);
+  const XmlPool fields{pool.time, pool.transaction, pool.flags, pool.version, pool.data_block_size, pool.nr_data_blocks, {}};
+  PDSIM_TRY(b.superblock(fields, {}));
   for (const auto& d : pool.devices) {
-    PDSIM_TRY(pmd->create_thin(d.dev_id));
-    for (const auto& m : d.mappings) PDSIM_TRY(pmd->restore_range(d.dev_id, m.origin_begin, m.data_begin, m.length, m.time));
-    PDSIM_TRY(pmd->restore_details(d.dev_id, d.details));
+    PDSIM_TRY(b.begin_device(XmlDevice{d.dev_id, d.details, {}}, {}));
+    for (const auto& m : d.mappings) PDSIM_TRY(b.mapping(m, {}));
+    PDSIM_TRY(b.end_device({}));
   }
-  pmd->restore_superblock_fields(pool.time, pool.transaction, pool.flags);
-  return pmd->commit();
+  return b.finish();
 }
 
 }  // namespace pdsim::thin

@@ -1,7 +1,6 @@
-// Builds thin-pool metadata from thin_dump's XML (parsed with expat). The whole document is
-// parsed and validated before anything is written: malformed XML, unknown elements, missing or
-// out-of-range numbers, duplicate devices, overlapping mappings and mappings beyond the data
-// device are refused with one line saying what and where.
+// Builds thin-pool metadata from thin_dump's XML (parsed with expat). Malformed XML, unknown
+// elements, missing or out-of-range numbers, duplicate devices, overlapping mappings and mappings
+// beyond the data device are refused with one line saying what and where.
 #pragma once
 
 #include <cstdint>
@@ -44,5 +43,10 @@ struct XmlPool {
 [[nodiscard]] Result<XmlPool> parse_thin_xml(std::istream& in);
 // Formats `dev` and writes the pool into it, then commits.
 [[nodiscard]] Status restore_pool(BlockDevice& dev, const XmlPool& pool);
+// Parses the document from `in` and builds the pool in `dev` as it goes, in one pass, holding no
+// more than a few nodes of it in memory: each device's mappings, when they ascend (as thin_dump
+// writes them), are packed bottom-up into full btree nodes. Validates as restore_pool does; on
+// any error `dev` holds a partial, uncommitted pool (callers stage into a scratch device).
+[[nodiscard]] Status restore_thin_xml(std::istream& in, BlockDevice& dev);
 
 }  // namespace pdsim::thin
