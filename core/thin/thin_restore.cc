@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 #include <charconv>
+#include <cstring>
 #include <map>
 #include <optional>
 #include <set>
@@ -21,19 +22,14 @@
 namespace pdsim::thin {
 namespace {
 
-// Where an element starts in the document (line 0: not from a document).
+// Where an element starts in the document: its byte offset (cheap to take for every element;
+// turned into a line and column only for an error, by locate()).
 struct Position {
-  std::uint64_t line = 0;
-  std::uint64_t column = 0;
+  std::uint64_t byte = 0;
 };
 
-Error at(Position pos, Error e) {
-  if (pos.line == 0) return e;
-  return std::move(e).with_context(fmt::format("line {}, column {}", pos.line, pos.column));
-}
-
 // What the parser hands on, element by element, in document order. A sink's error stops the
-// parse; sinks put the element's position into their errors themselves (see at()).
+// parse; the Pipeline remembers the failing element's position.
 class Sink {
  public:
   virtual ~Sink() = default;
@@ -71,7 +67,7 @@ struct Parser {
     }
   }
   [[nodiscard]] Position here() const {
-    return Position{XML_GetCurrentLineNumber(xp), XML_GetCurrentColumnNumber(xp)};
+    return Position{static_cast<std::uint64_t>(XML_GetCurrentByteIndex(xp))};
   }
 
   [[nodiscard]] std::string where() const {
@@ -85,7 +81,7 @@ struct Parser {
   template <typename T>
   std::optional<T> number(const char** attrs, const char* element, const char* name, bool required = true) {
     for (const char** a = attrs; *a != nullptr; a += 2) {
-      if (std::string_view(a[0]) != name) continue;
+      if (std::strcmp(a[0], name) != 0) continue;
       std::string_view v(a[1]);
       T out{};
       auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
@@ -221,34 +217,24 @@ class Builder final : public Sink {
  public:
   explicit Builder(BlockDevice& dev) : dev_(dev) {}
 
-  Status superblock(const XmlPool& fields, Position pos) override {
-    if (auto s = build_superblock(fields); !s) return at(pos, std::move(s).error());
-    return {};
-  }
-  Status begin_device(const XmlDevice& dev, Position pos) override {
-    if (!ids_.insert(dev.dev_id).second)
-      return at(pos, Error::invalid(fmt::format("device {} appears twice (device already exists)", dev.dev_id)));
-    dev_id_ = dev.dev_id;
-    details_ = dev.details;
-    if (auto s = pmd_->begin_load(dev.dev_id); !s) return at(pos, std::move(s).error());
-    return {};
-  }
-  Status mapping(const XmlMapping& m, Position pos) override {
-    if (auto s = check_in_data_device(sb_, dev_id_, m); !s) return at(pos, std::move(s).error());
-    if (auto s = pmd_->load_range(m.origin_begin, m.data_begin, m.length, m.time); !s) return at(pos, std::move(s).error());
-    return {};
-  }
-  Status end_device(Position pos) override {
-    if (auto s = pmd_->end_load(details_); !s) return at(pos, std::move(s).error());
-    return {};
-  }
-
-  Status build_superblock(const XmlPool& fields) {
+  Status superblock(const XmlPool& fields, Position) override {
     PDSIM_TRY(check_superblock(fields));
     sb_ = fields;
     PDSIM_TRY_ASSIGN(pmd_, PoolMetadata::format(dev_, fields.data_block_size));
     return pmd_->resize_data(fields.nr_data_blocks);
   }
+  Status begin_device(const XmlDevice& dev, Position) override {
+    if (!ids_.insert(dev.dev_id).second)
+      return Error::invalid(fmt::format("device {} appears twice (device already exists)", dev.dev_id));
+    dev_id_ = dev.dev_id;
+    details_ = dev.details;
+    return pmd_->begin_load(dev.dev_id);
+  }
+  Status mapping(const XmlMapping& m, Position) override {
+    PDSIM_TRY(check_in_data_device(sb_, dev_id_, m));
+    return pmd_->load_range(m.origin_begin, m.data_begin, m.length, m.time);
+  }
+  Status end_device(Position) override { return pmd_->end_load(details_); }
 
   Status finish() {
     if (!pmd_) return Error::invalid("no <superblock> element");
@@ -288,6 +274,9 @@ class Pipeline final : public Sink {
     return push(Event{Event::Kind::mapping, pos, 0, {}, m});
   }
   Status end_device(Position pos) override { return push(Event{Event::Kind::end_device, pos, 0, {}, {}}); }
+
+  // Where the element the worker failed on starts (after close() returned its error).
+  [[nodiscard]] std::optional<Position> failed_at() const { return failed_at_; }
 
   // Hands on what is left and waits for the worker; its first error, if any.
   [[nodiscard]] Status close() {
@@ -350,6 +339,7 @@ class Pipeline final : public Sink {
           {
             std::unique_lock lock(mu_);
             error_ = std::move(s).error();
+            failed_at_ = e.pos;
             queue_.clear();
           }
           cv_.notify_all();
@@ -387,6 +377,7 @@ class Pipeline final : public Sink {
   std::condition_variable cv_;
   std::deque<std::vector<Event>> queue_;
   std::optional<Error> error_;
+  std::optional<Position> failed_at_;
   bool closed_ = false;
   std::thread worker_;
 };
@@ -424,6 +415,28 @@ Status parse(std::istream& in, Sink& sink) {
   return {};
 }
 
+// "line L, column C" of a byte offset, as expat counts them (lines from 1, columns from 0), by
+// reading the document again; "byte N" when the stream cannot be read again.
+std::string locate(std::istream& in, Position pos) {
+  in.clear();
+  in.seekg(0);
+  if (!in) return fmt::format("byte {}", pos.byte);
+  std::uint64_t line = 1, line_start = 0, offset = 0;
+  std::vector<char> buf(1 << 16);
+  while (offset < pos.byte && in) {
+    in.read(buf.data(), static_cast<std::streamsize>(std::min<std::uint64_t>(buf.size(), pos.byte - offset)));
+    const auto got = static_cast<std::uint64_t>(in.gcount());
+    for (std::uint64_t i = 0; i < got; ++i)
+      if (buf[i] == '\n') {
+        ++line;
+        line_start = offset + i + 1;
+      }
+    offset += got;
+    if (got == 0) break;
+  }
+  return fmt::format("line {}, column {}", line, pos.byte - line_start);
+}
+
 }  // namespace
 
 Result<XmlPool> parse_thin_xml(const std::string& text) {
@@ -446,7 +459,10 @@ Status restore_thin_xml(std::istream& in, BlockDevice& dev) {
     Status parsed = parse(in, pipe);
     Status built = pipe.close();
     // A builder error stops the parse, so it comes first; otherwise the parser's own.
-    if (!built) return built;
+    if (!built) {
+      if (!pipe.failed_at()) return built;
+      return std::move(built).error().with_context(locate(in, *pipe.failed_at()));
+    }
     if (!parsed) return parsed;
   }
   return b.finish();
