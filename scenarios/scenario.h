@@ -1,0 +1,49 @@
+// A scenario: a named, seeded workload with its fault plan and its checks. Suites group them;
+// `pdsim run SUITE|SCENARIO` runs them seed by seed (scenarios/runner.h).
+//
+// A scenario that can be shrunk splits into generate (the seed's steps, one text line each) and
+// replay (run exactly those steps). The runner then reduces a failing run's steps by delta
+// debugging to a short list that still fails, and prints it as a replayable file.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "core/common/seed_bugs.h"
+
+namespace pdsim::scenarios {
+
+enum class ThinCheck : std::uint8_t { never, sample, always };
+
+struct RunOptions {
+  bool trace = false;              // print every disk operation of the run
+  ThinCheck thin_check = ThinCheck::sample;  // run the real thin_check on recovered images
+  std::string save_images_dir;     // where failing runs leave their images ("" = nowhere)
+};
+
+struct SeedOutcome {
+  bool passed = true;
+  std::string summary;                // one line: what the seed did
+  std::vector<std::string> failures;  // one line each; the first names the symptom
+  std::uint64_t operations = 0;       // workload operations executed
+  std::uint64_t crash_states = 0;     // crash states checked
+  std::uint64_t thin_checks = 0;      // images the real thin_check passed
+};
+
+using Steps = std::vector<std::string>;
+
+struct Scenario {
+  std::string name;
+  std::string description;                  // one paragraph
+  std::vector<std::string> required_marks;  // coverage marks a passing run must hit
+  std::vector<Bug> catches;                 // the seed bugs this scenario is the regression for
+  std::function<SeedOutcome(std::uint64_t seed, const RunOptions&, std::ostream& trace)> run;
+  // Optional, for shrinking: the steps a seed runs, and running given steps (same seed).
+  std::function<Steps(std::uint64_t seed)> generate;
+  std::function<SeedOutcome(std::uint64_t seed, const Steps& steps, const RunOptions&, std::ostream& trace)> replay;
+};
+
+}  // namespace pdsim::scenarios
