@@ -2,7 +2,7 @@
 // manager's validators against independent models, one seed at a time.
 #pragma once
 
-#include "scenarios/suite.h"
+#include "scenarios/scenario.h"
 
 namespace pdsim::scenarios {
 

@@ -1,31 +1,22 @@
-// Suites: named groups of seeded checks that `pdsim run NAME` executes.
+// The registry: every scenario, and the suites that group them (`pdsim list`).
 #pragma once
 
-#include <cstdint>
-#include <functional>
-#include <ostream>
 #include <string>
 #include <vector>
 
+#include "scenarios/scenario.h"
+
 namespace pdsim::scenarios {
-
-struct RunOptions {
-  bool trace = false;  // print every disk operation of the run
-};
-
-struct SeedOutcome {
-  bool passed = true;
-  std::string summary;                // one line: what the seed did
-  std::vector<std::string> failures;  // one line each
-};
 
 struct Suite {
   std::string name;
   std::string description;
-  std::function<SeedOutcome(std::uint64_t seed, const RunOptions&, std::ostream& trace)> run_seed;
+  std::vector<std::string> scenarios;  // names, in run order
 };
 
+[[nodiscard]] const std::vector<Scenario>& all_scenarios();
 [[nodiscard]] const std::vector<Suite>& all_suites();
 [[nodiscard]] const Suite* find_suite(const std::string& name);
+[[nodiscard]] const Scenario* find_scenario(const std::string& name);
 
 }  // namespace pdsim::scenarios

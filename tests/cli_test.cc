@@ -171,8 +171,13 @@ TEST_F(Cli, DumpWithoutAMetadataSnapshotIsRefused) {
 TEST_F(Cli, UnknownSuiteAndBadFlags) {
   Cmd r = run(dir, "run nosuch");
   EXPECT_EQ(r.rc, 2);
-  EXPECT_NE(r.err.find("unknown suite 'nosuch'"), std::string::npos);
+  EXPECT_NE(r.err.find("unknown suite or scenario 'nosuch'"), std::string::npos);
   EXPECT_EQ(run(dir, "run default --seed notanumber").rc, 2);
+  Cmd b = run(dir, "run sim --bug seed.z_nothing");
+  EXPECT_EQ(b.rc, 2);
+  EXPECT_NE(b.err.find("unknown seed bug 'seed.z_nothing'"), std::string::npos) << b.err;
+  EXPECT_EQ(run(dir, "run sim --shard 2/2").rc, 2);
+  EXPECT_EQ(run(dir, "run sim --thin-check sometimes").rc, 2);
   EXPECT_EQ(run(dir, "frobnicate").rc, 2);
 }
 

@@ -16,6 +16,7 @@
 #include "core/io/file_device.h"
 #include "core/thin/thin_dump.h"
 #include "core/thin/thin_restore.h"
+#include "scenarios/runner.h"
 #include "scenarios/suite.h"
 #include "tools/restore_cmd.h"
 #include "sim/image.h"
@@ -27,45 +28,60 @@ constexpr const char* kVersion = "pdsim 0.1.0";
 int cmd_list() {
   fmt::print(std::cout, "suites:\n");
   for (const auto& s : pdsim::scenarios::all_suites()) fmt::print(std::cout, "  {:<10} {}\n", s.name, s.description);
+  fmt::print(std::cout, "\nscenarios:\n");
+  for (const auto& s : pdsim::scenarios::all_scenarios()) {
+    fmt::print(std::cout, "  {}{}\n", s.name, s.generate ? "  (steps: shrinks and replays)" : "");
+    fmt::print(std::cout, "      {}\n", s.description);
+  }
+  fmt::print(std::cout, "\nseed-bug switches (--bug NAME; off by default):\n");
+  for (const auto& b : pdsim::all_bugs())
+    fmt::print(std::cout, "  {:<40} {}\n  {:<40} symptom: {}\n", b.name, b.commit, "", b.symptom);
   return 0;
 }
 
 struct RunArgs {
-  std::string suite;
+  pdsim::scenarios::RunRequest req;
   std::uint64_t seed = 0;
-  bool seed_given = false;
-  std::uint64_t first_seed = 1;
-  std::uint64_t seeds = 8;
-  bool trace = false;
+  std::vector<std::string> bugs;
+  std::string shard;
+  std::string thin_check = "sample";
+  bool no_shrink = false;
 };
 
-int cmd_run(const RunArgs& a) {
-  const auto* suite = pdsim::scenarios::find_suite(a.suite);
-  if (suite == nullptr) {
-    std::string known;
-    for (const auto& s : pdsim::scenarios::all_suites()) known += (known.empty() ? "" : ", ") + s.name;
-    fmt::print(stderr, "pdsim run: unknown suite '{}' (known: {})\n", a.suite, known);
+int cmd_run(RunArgs& a, bool seed_given) {
+  auto& req = a.req;
+  if (seed_given) {
+    req.first_seed = a.seed;
+    req.runs = 1;
+  }
+  for (const auto& name : a.bugs) {
+    auto b = pdsim::find_bug(name);
+    if (!b) {
+      fmt::print(stderr, "pdsim run: unknown seed bug '{}' (see 'pdsim list')\n", name);
+      return 2;
+    }
+    req.bugs.push_back(*b);
+  }
+  if (!a.shard.empty()) {
+    unsigned long long i = 0, n = 0;
+    char extra = 0;
+    if (std::sscanf(a.shard.c_str(), "%llu/%llu%c", &i, &n, &extra) != 2 || n == 0 || i >= n) {
+      fmt::print(stderr, "pdsim run: --shard '{}' is not I/N with I < N\n", a.shard);
+      return 2;
+    }
+    req.shard_index = i;
+    req.shard_count = n;
+  }
+  if (a.thin_check == "never") req.opts.thin_check = pdsim::scenarios::ThinCheck::never;
+  else if (a.thin_check == "sample") req.opts.thin_check = pdsim::scenarios::ThinCheck::sample;
+  else if (a.thin_check == "always") req.opts.thin_check = pdsim::scenarios::ThinCheck::always;
+  else {
+    fmt::print(stderr, "pdsim run: --thin-check must be never, sample or always, not '{}'\n", a.thin_check);
     return 2;
   }
-  std::uint64_t first = a.seed_given ? a.seed : a.first_seed;
-  std::uint64_t count = a.seed_given ? 1 : a.seeds;
-  fmt::print(std::cout, "suite {}: {}\n", suite->name, suite->description);
-  fmt::print(std::cout, "seeds {}..{}\n", first, first + count - 1);
-  pdsim::scenarios::RunOptions opts{.trace = a.trace};
-  std::uint64_t passed = 0, failed = 0;
-  for (std::uint64_t seed = first; seed < first + count; ++seed) {
-    auto out = suite->run_seed(seed, opts, std::cout);
-    fmt::print(std::cout, "seed {}: {}{}\n", seed, out.passed ? "ok" : "FAILED", out.summary);
-    if (out.passed) {
-      ++passed;
-      continue;
-    }
-    ++failed;
-    for (const auto& f : out.failures) fmt::print(std::cout, "  failure: {}\n", f);
-    fmt::print(std::cout, "  reproduce: ./pdsim run {} --seed {}\n", suite->name, seed);
-  }
-  fmt::print(std::cout, "{} passed, {} failed\n", passed, failed);
-  return failed == 0 ? 0 : 1;
+  req.shrink = !a.no_shrink;
+  req.progress = true;
+  return pdsim::scenarios::run(req, std::cout, std::cerr);
 }
 
 int fail(std::string_view cmd, const pdsim::Error& e) {
@@ -163,12 +179,19 @@ int main(int argc, char** argv) {
   auto* list = app.add_subcommand("list", "List the suites");
 
   RunArgs run_args;
-  auto* run = app.add_subcommand("run", "Run a suite over a range of seeds, or replay one seed");
-  run->add_option("suite", run_args.suite, "Suite to run (see 'pdsim list')")->required();
-  auto* seed_opt = run->add_option("--seed", run_args.seed, "Replay exactly this one seed");
-  run->add_option("--first-seed", run_args.first_seed, "First seed of the range")->excludes(seed_opt);
-  run->add_option("--seeds", run_args.seeds, "Number of seeds to run")->excludes(seed_opt)->check(CLI::Range(1, 1000000));
-  run->add_flag("--trace", run_args.trace, "Print every disk operation");
+  auto* run = app.add_subcommand("run", "Run a suite or one scenario over a range of seeds, or replay one seed");
+  run->add_option("target", run_args.req.target, "Suite or scenario to run (see 'pdsim list')")->required();
+  auto* seed_opt = run->add_option("--seed", run_args.seed, "Run exactly this one seed");
+  run->add_option("--first-seed", run_args.req.first_seed, "First seed of the range")->excludes(seed_opt);
+  run->add_option("--runs,--seeds", run_args.req.runs, "Seeds per scenario")->excludes(seed_opt)->check(CLI::Range(1, 1000000));
+  run->add_option("--bug", run_args.bugs, "Turn a seed-bug switch on (repeatable; see 'pdsim list')");
+  run->add_option("--json", run_args.req.json, "Write a JSON report here");
+  run->add_option("--shard", run_args.shard, "Run shard I of N (I/N): seeds whose position % N == I");
+  run->add_option("--save-images", run_args.req.opts.save_images_dir, "Save failing runs' images and shrunk steps here");
+  run->add_option("--thin-check", run_args.thin_check, "Run thin_check on recovered images: never, sample (default) or always");
+  run->add_option("--replay", run_args.req.replay, "Replay a steps file (from a shrunk failure) instead of generating");
+  run->add_flag("--no-shrink", run_args.no_shrink, "Do not shrink failing runs");
+  run->add_flag("--trace", run_args.req.opts.trace, "Print every step and disk operation");
 
   auto* info = app.add_subcommand("info", "Print build facts (crc32c implementation, version)");
 
@@ -202,10 +225,7 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : 2;  // usage errors exit 2, like the thin tools
   }
   if (list->parsed()) return cmd_list();
-  if (run->parsed()) {
-    run_args.seed_given = seed_opt->count() > 0;
-    return cmd_run(run_args);
-  }
+  if (run->parsed()) return cmd_run(run_args, seed_opt->count() > 0);
   if (restore->parsed()) return pdsim::tools::cmd_restore(restore_args.input, restore_args.output);
   if (check->parsed()) return cmd_check(check_args);
   if (dump->parsed()) return cmd_dump(dump_args);

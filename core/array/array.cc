@@ -1,3 +1,4 @@
+#include "core/common/marks.h"
 #include "core/array/array.h"
 
 #include <algorithm>
@@ -148,6 +149,7 @@ Info make_info(TransactionManager& tm, btree::ValueType element) {
 Result<BlockNr> create_empty(Info& info) { return btree::create_empty(info.btree); }
 
 Status resize(Info& info, BlockNr& root, std::uint32_t old_size, std::uint32_t new_size, ValueSpan fill) {
+  PDSIM_MARK("array.resize");
   if (fill.size() != elem_size(info))
     return Error::invalid(fmt::format("array resize: default value of {} bytes for {}-byte elements", fill.size(), elem_size(info)));
   if (old_size == new_size) return {};

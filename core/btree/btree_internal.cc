@@ -1,3 +1,4 @@
+#include "core/common/marks.h"
 #include "core/btree/btree_internal.h"
 
 #include <cstring>
@@ -49,6 +50,7 @@ void Entries::write(NodeEdit& n, std::size_t from, std::size_t count) const {
 }
 
 Status inc_children(TransactionManager& tm, const NodeView& n, const ValueType& vt) {
+  PDSIM_MARK("btree.shadow_inc_children");
   const std::uint32_t nr = n.nr_entries();
   if (n.is_internal()) {
     for (std::uint32_t i = 0; i < nr; ++i) PDSIM_TRY(tm.inc(n.value64(i)));

@@ -4,6 +4,7 @@
 // when a sibling is shared, or the parent is small) or two into three.
 #include <fmt/format.h>
 
+#include "core/common/marks.h"
 #include "core/btree/btree_internal.h"
 
 namespace pdsim::btree {
@@ -51,6 +52,7 @@ Result<WriteRef> shadow_child(Info& info, const ValueType& vt, NodeEdit& parent,
 }
 
 Status split_beneath(Info& info, ShadowSpine& s) {
+  PDSIM_MARK("btree.split_beneath");
   NodeEdit pn(s.current().data());
   const std::uint32_t nr = pn.nr_entries();
   const std::uint32_t nr_left = nr / 2;
@@ -78,6 +80,7 @@ Result<std::uint32_t> free_space(Info& info, BlockNr b) {
 }
 
 Status rebalance_left(Info& info, ShadowSpine& s, const ValueType& vt, std::size_t parent_index, std::uint64_t key) {
+  PDSIM_MARK("btree.insert_redistribute");
   NodeEdit parent(s.parent().data());
   PDSIM_TRY_ASSIGN(WriteRef sib, shadow_child(info, vt, parent, parent_index - 1));
   NodeEdit left(sib.data()), right(s.current().data());
@@ -88,6 +91,7 @@ Status rebalance_left(Info& info, ShadowSpine& s, const ValueType& vt, std::size
 }
 
 Status rebalance_right(Info& info, ShadowSpine& s, const ValueType& vt, std::size_t parent_index, std::uint64_t key) {
+  PDSIM_MARK("btree.insert_redistribute");
   NodeEdit parent(s.parent().data());
   PDSIM_TRY_ASSIGN(WriteRef sib, shadow_child(info, vt, parent, parent_index + 1));
   NodeEdit left(s.current().data()), right(sib.data());
@@ -98,6 +102,7 @@ Status rebalance_right(Info& info, ShadowSpine& s, const ValueType& vt, std::siz
 }
 
 Status split_one_into_two(Info& info, ShadowSpine& s, std::size_t parent_index, std::uint64_t key) {
+  PDSIM_MARK("btree.split");
   NodeEdit ln(s.current().data());
   PDSIM_TRY_ASSIGN(WriteRef right, new_node_like(info, ln));
   NodeEdit rn(right.data());
@@ -109,6 +114,7 @@ Status split_one_into_two(Info& info, ShadowSpine& s, std::size_t parent_index, 
 }
 
 Status split_two_into_three(Info& info, ShadowSpine& s, const ValueType& vt, std::size_t parent_index, std::uint64_t key) {
+  PDSIM_MARK("btree.split_two_into_three");
   NodeEdit parent(s.parent().data());
   // The current node has both siblings here; it pairs with its left one.
   PDSIM_TRY_ASSIGN(WriteRef left, shadow_child(info, vt, parent, parent_index - 1));

@@ -5,6 +5,7 @@
 // overwrite-leaf helper used by the space maps.
 #include <fmt/format.h>
 
+#include "core/common/marks.h"
 #include "core/btree/btree_internal.h"
 
 namespace pdsim::btree {
@@ -57,6 +58,7 @@ Status rebalance2_nodes(Info& info, NodeEdit& parent, Child& l, Child& r) {
 }
 
 Status rebalance2(Info& info, ShadowSpine& s, const ValueType& vt, std::size_t left_index) {
+  PDSIM_MARK("btree.rebalance2");
   NodeEdit parent(s.current().data());
   PDSIM_TRY_ASSIGN(Child l, init_child(info, vt, parent, left_index));
   PDSIM_TRY_ASSIGN(Child r, init_child(info, vt, parent, left_index + 1));
@@ -64,6 +66,7 @@ Status rebalance2(Info& info, ShadowSpine& s, const ValueType& vt, std::size_t l
 }
 
 Status rebalance3(Info& info, ShadowSpine& s, const ValueType& vt, std::size_t left_index) {
+  PDSIM_MARK("btree.rebalance3");
   NodeEdit parent(s.current().data());
   PDSIM_TRY_ASSIGN(Child l, init_child(info, vt, parent, left_index));
   PDSIM_TRY_ASSIGN(Child c, init_child(info, vt, parent, left_index + 1));
@@ -216,6 +219,7 @@ Result<bool> remove_one(Info& info, BlockNr& root, std::vector<std::uint64_t>& k
 }  // namespace
 
 Result<RemoveLeavesResult> remove_leaves(Info& info, BlockNr root, std::span<const std::uint64_t> keys, std::uint64_t end_key) {
+  PDSIM_MARK("btree.remove_leaves");
   if (keys.size() != info.levels)
     return Error::invalid(fmt::format("{} keys given for a {}-level btree", keys.size(), info.levels));
   std::vector<std::uint64_t> k(keys.begin(), keys.end());

@@ -193,6 +193,8 @@ Result<Report> check(BlockDevice& metadata, const Input& in) {
 
   PDSIM_TRY(detail::compare_space_map(ctx, meta_sm, ctx.metadata_refs()));
   if (data_sm) PDSIM_TRY(detail::compare_space_map(ctx, *data_sm, ctx.data_refs()));
+  for (BlockNr b = 0; b < limit; ++b)
+    if (ctx.metadata_refs().get(b) > 0) report.referenced_metadata.push_back(b);
   return report;
 }
 

@@ -139,6 +139,9 @@ struct Report {
   std::uint64_t array_blocks = 0;
   std::uint64_t mappings = 0;          // data_block_time entries in distinct leaves
   std::vector<TreeSummary> trees;      // one per Input::trees, same order
+  // Every metadata block something references (counted while walking), ascending: what a
+  // transaction must not overwrite in place (the write-ordering oracle uses it).
+  std::vector<BlockNr> referenced_metadata;
 
   [[nodiscard]] bool clean() const { return problems.empty() && problems_dropped == 0; }
   [[nodiscard]] bool has_fatal() const;

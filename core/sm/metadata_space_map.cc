@@ -1,3 +1,4 @@
+#include "core/common/marks.h"
 #include "core/sm/metadata_space_map.h"
 
 #include <algorithm>
@@ -63,6 +64,7 @@ Status MetadataSpaceMap::apply_queue() {
   // FIFO: peek the oldest, apply it, then remove it. Applying may append more. A failing
   // operation stays queued with everything after it (the caller will abort).
   while (!queue_.empty()) {
+    PDSIM_MARK("sm.queue_applied");
     const QueuedOp op = queue_.front();
     Status s = op.kind == OpKind::inc ? ll_.inc(op.begin, op.end) : ll_.dec(op.begin, op.end);
     if (!s) return s;
@@ -143,6 +145,7 @@ Result<std::optional<BlockNr>> MetadataSpaceMap::find_block() {
 Result<std::optional<BlockNr>> MetadataSpaceMap::new_block() {
   if (bootstrap_) {
     if (begin_ == ll_.nr_blocks()) return std::optional<BlockNr>();
+    PDSIM_MARK("sm.bootstrap_alloc");
     return std::optional<BlockNr>(begin_++);
   }
   PDSIM_TRY_ASSIGN(std::optional<BlockNr> b, find_block());
@@ -190,6 +193,7 @@ Result<SpaceMapRoot> MetadataSpaceMap::copy_root() {
 }
 
 Status MetadataSpaceMap::extend(BlockNr extra_blocks) {
+  PDSIM_MARK("sm.metadata_extend");
   if (bootstrap_ || recursing()) return Error::invalid("metadata space map: extend while bootstrapping or recursing");
   BlockNr old_len = ll_.nr_blocks();
   begin_ = old_len;
@@ -209,6 +213,7 @@ Status MetadataSpaceMap::extend(BlockNr extra_blocks) {
     s = ll_.index().commit();
     if (!s) break;
     if (begin_ == old_len) break;
+    PDSIM_MARK("sm.extend_commit_loop_again");
   }
   bootstrap_ = false;
   return s;

@@ -1,3 +1,4 @@
+#include "core/common/marks.h"
 #include "core/sm/sm_ll.h"
 
 #include <algorithm>
@@ -101,6 +102,7 @@ Result<std::optional<BlockNr>> find_common_free_block(LowLevel& committed, LowLe
 // ---- the overflow btree ----
 
 Status LowLevel::overflow_insert(BlockNr b, std::uint32_t count) {
+  PDSIM_MARK("sm.overflow_insert");
   auto info = overflow_info();
   const std::uint64_t key = b;
   auto v = pack_count(count);
@@ -110,6 +112,7 @@ Status LowLevel::overflow_insert(BlockNr b, std::uint32_t count) {
 }
 
 Status LowLevel::overflow_remove(BlockNr b) {
+  PDSIM_MARK("sm.overflow_remove");
   auto info = overflow_info();
   const std::uint64_t key = b;
   PDSIM_TRY_ASSIGN(BlockNr root, btree::remove(info, ref_count_root_, std::span<const std::uint64_t>(&key, 1)));
@@ -251,6 +254,7 @@ Status LowLevel::set_count(BlockNr b, std::uint32_t count) {
 }
 
 Status LowLevel::extend(BlockNr extra) {
+  PDSIM_MARK("sm.ll_extend");
   const BlockNr old_blocks = nr_blocks_;
   const BlockNr new_blocks = old_blocks + extra;
   const std::uint64_t old_bitmaps = (old_blocks + kEntriesPerBitmap - 1) / kEntriesPerBitmap;

@@ -1,3 +1,4 @@
+#include "core/common/marks.h"
 #include "core/thin/pool.h"
 
 #include <fmt/format.h>
@@ -30,6 +31,7 @@ void Pool::set_mode(PoolMode requested) {
   if (next == PoolMode::write && md_->needs_check())
     next = mode_ == PoolMode::write ? PoolMode::read_only : mode_;  // "unable to switch to write mode until repaired"
   if (mode_ == PoolMode::fail) next = PoolMode::fail;
+  if (next != mode_) PDSIM_MARK("pool.mode_change");
   mode_ = next;
   const bool ro = next == PoolMode::fail || next == PoolMode::read_only || next == PoolMode::out_of_metadata_space;
   md_->block_manager().set_read_only(ro);

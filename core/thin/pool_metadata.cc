@@ -1,3 +1,4 @@
+#include "core/common/marks.h"
 #include "core/thin/pool_metadata.h"
 
 #include <algorithm>
@@ -232,6 +233,7 @@ Status PoolMetadata::create_thin(std::uint64_t id) {
 }
 
 Status PoolMetadata::create_snapshot(std::uint64_t id, std::uint64_t origin) {
+  PDSIM_MARK("thin.snapshot");
   in_service_ = true;
   if (id > kMaxDeviceId) return Error::invalid(fmt::format("thin device id {} is above the maximum {}", id, kMaxDeviceId));
   PDSIM_TRY_ASSIGN(bool exists, device_exists(id));
@@ -484,6 +486,7 @@ Status PoolMetadata::commit() {
   if (!in_service_) return {};
   if (load_) return Error::invalid(fmt::format("commit while thin device {} is still loading", load_->id));
   PDSIM_TRY(commit_steps());
+  ++commits_;
   return begin_transaction();
 }
 
@@ -512,6 +515,7 @@ Status PoolMetadata::abort() {
 }
 
 Status PoolMetadata::resize_data(BlockNr new_nr_blocks) {
+  PDSIM_MARK("thin.resize_data");
   in_service_ = true;
   PDSIM_TRY_ASSIGN(BlockNr cur, data_sm_->nr_blocks());
   if (new_nr_blocks < cur)
@@ -521,6 +525,7 @@ Status PoolMetadata::resize_data(BlockNr new_nr_blocks) {
 }
 
 Status PoolMetadata::resize_metadata(BlockNr new_nr_blocks) {
+  PDSIM_MARK("thin.resize_metadata");
   in_service_ = true;
   new_nr_blocks = std::min<BlockNr>(new_nr_blocks, sm::kMetadataMaxBlocks);
   if (new_nr_blocks > bm_.nr_blocks())
@@ -577,6 +582,17 @@ Status PoolMetadata::set_needs_check() {
   PDSIM_TRY_ASSIGN(WriteRef w, bm_.write_lock(kSuperblockLocation, &superblock_validator()));
   store_le<std::uint32_t>(w.data().data() + sb::flags, flags_);
   return {};
+}
+
+// What `thin_check --clear-needs-check-flag` does once the metadata checked clean: the flag is
+// cleared in the superblock, in place, and made durable.
+Status PoolMetadata::clear_needs_check() {
+  flags_ &= ~kNeedsCheckFlag;
+  {
+    PDSIM_TRY_ASSIGN(WriteRef w, bm_.write_lock(kSuperblockLocation, &superblock_validator()));
+    store_le<std::uint32_t>(w.data().data() + sb::flags, flags_);
+  }
+  return bm_.flush();
 }
 
 }  // namespace pdsim::thin

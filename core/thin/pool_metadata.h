@@ -66,6 +66,8 @@ class PoolMetadata {
   [[nodiscard]] std::uint64_t transaction_id() const { return trans_id_; }
   [[nodiscard]] std::uint32_t time() const { return time_; }
   [[nodiscard]] Status commit();
+  // Successful commits since open (scenario models use it to know when a transaction ended).
+  [[nodiscard]] std::uint64_t commits() const { return commits_; }
   [[nodiscard]] Status abort();
   [[nodiscard]] Status resize_data(BlockNr new_nr_blocks);
   [[nodiscard]] Status resize_metadata(BlockNr new_nr_blocks);
@@ -74,6 +76,8 @@ class PoolMetadata {
   [[nodiscard]] BlockNr held_root() const { return held_root_; }
   // NEEDS_CHECK: set in core and written into the committed superblock (flags only).
   [[nodiscard]] Status set_needs_check();
+  // The offline repair's last step (thin_check --clear-needs-check-flag on clean metadata).
+  [[nodiscard]] Status clear_needs_check();
   [[nodiscard]] bool needs_check() const { return (flags_ & kNeedsCheckFlag) != 0; }
 
   [[nodiscard]] Result<BlockNr> data_nr_blocks() { return data_sm_->nr_blocks(); }
@@ -159,6 +163,7 @@ class PoolMetadata {
   std::uint32_t data_block_size_;
   BlockNr metadata_reserve_ = 0;
   bool in_service_ = false;
+  std::uint64_t commits_ = 0;
   std::list<DeviceRecord> records_;  // newest first, as the kernel's list
 
   struct Load {

@@ -1,0 +1,374 @@
+#include "scenarios/pool_harness.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "core/check/thin_input.h"
+#include "core/thin/thin_format.h"
+
+namespace pdsim::scenarios {
+
+std::string PoolState::diff(const PoolState& want) const {
+  for (const auto& [id, maps] : want.devices) {
+    auto it = devices.find(id);
+    if (it == devices.end()) return fmt::format("thin {} is missing", id);
+    for (const auto& [v, b] : maps) {
+      auto m = it->second.find(v);
+      if (m == it->second.end()) return fmt::format("thin {} block {} is unmapped, expected data block {}", id, v, b);
+      if (m->second != b) return fmt::format("thin {} block {} maps to data block {}, expected {}", id, v, m->second, b);
+    }
+    for (const auto& [v, b] : it->second)
+      if (maps.count(v) == 0) return fmt::format("thin {} block {} is mapped (data block {}) but should not be", id, v, b);
+  }
+  for (const auto& [id, maps] : devices)
+    if (want.devices.count(id) == 0) return fmt::format("thin {} exists but should not", id);
+  return "";
+}
+
+std::uint64_t PoolState::mappings() const {
+  std::uint64_t n = 0;
+  for (const auto& [id, maps] : devices) n += maps.size();
+  return n;
+}
+
+Result<PoolState> read_pool_state(thin::PoolMetadata& md) {
+  PoolState s;
+  PDSIM_TRY_ASSIGN(auto ids, md.device_ids());
+  for (std::uint64_t id : ids) {
+    auto& maps = s.devices[id];
+    PDSIM_TRY(md.walk_mappings(id, [&](std::uint64_t v, std::uint64_t bt) -> Result<bool> {
+      maps[v] = thin::block_of(bt);
+      return true;
+    }));
+  }
+  return s;
+}
+
+bool thin_check_available() {
+  static const bool found = ::access("/usr/sbin/thin_check", X_OK) == 0 || ::access("/usr/bin/thin_check", X_OK) == 0;
+  return found;
+}
+
+PoolHarness::PoolHarness(std::string scenario, std::uint64_t seed, HarnessConfig cfg, const RunOptions& opts)
+    : scenario_(std::move(scenario)),
+      seed_(seed),
+      cfg_(cfg),
+      opts_(opts),
+      disk_(cfg.device_blocks != 0 ? cfg.device_blocks : cfg.metadata_blocks, seed),
+      oracle_(disk_, [this](BlockDevice& d) { return reachable(d); }) {
+  disk_.set_logging(opts.trace);
+  table_.data_blocks = cfg.data_blocks;
+  table_.metadata_blocks = cfg.metadata_blocks;
+  table_.error_if_no_space = cfg.error_if_no_space;
+  oracle_.set_visible_blocks(cfg.metadata_blocks);
+}
+
+void PoolHarness::fail(std::string what) {
+  if (failures_.size() < 8) failures_.push_back(fmt::format("seed {}: {}", seed_, what));
+}
+
+Result<std::vector<BlockNr>> PoolHarness::reachable(BlockDevice& dev) {
+  // The oracle's own reads are not part of the workload: faults off while it looks.
+  const sim::FaultPlan plan = disk_.plan();
+  disk_.set_plan({});
+  auto rep = check::check_thin(dev);
+  disk_.set_plan(plan);
+  if (!rep) return std::move(rep).error();
+  return std::move(rep->referenced_metadata);
+}
+
+bool PoolHarness::start() {
+  auto md = thin::PoolMetadata::format(oracle_, 128);
+  if (!md) {
+    fail(fmt::format("format: {}", md.error().to_string()));
+    return false;
+  }
+  auto p = thin::Pool::create(std::move(md).value(), table_);
+  if (!p) {
+    fail(fmt::format("create pool: {}", p.error().to_string()));
+    return false;
+  }
+  pool_ = std::move(p).value();
+  if (Status s = oracle_.restart(); !s) fail(fmt::format("oracle: {}", s.error().to_string()));
+  committed_ = current_ = PoolState{};
+  return !failed();
+}
+
+template <typename Fn>
+Status PoolHarness::apply(Fn&& fn, std::optional<PoolState> after, bool commits_after) {
+  // No copies of the model on the common path: current_ is what the pool held before the call
+  // and changes only when the call succeeds.
+  const thin::PoolMode mode_before = pool_->mode();
+  const std::uint64_t commits_before = pool_->metadata().commits();
+  ++ops_;
+  Status s = fn();
+  const bool committed_now = pool_->metadata().commits() > commits_before;
+  const PoolState& attempted = commits_after && after ? *after : current_;
+  if (committed_now) {
+    committed_ = attempted;
+    in_flight_.reset();
+  }
+  if (s) {
+    if (after) current_ = std::move(*after);
+    return s;
+  }
+  ++errors_;
+  const thin::PoolMode mode = pool_->mode();
+  if (mode == thin::PoolMode::out_of_metadata_space) saw_oom_ = true;
+  const bool aborted = mode != mode_before && (mode == thin::PoolMode::read_only || mode == thin::PoolMode::fail);
+  if (aborted) expect_rolled_back(PoolState(attempted));
+  return s;
+}
+
+void PoolHarness::expect_rolled_back(const PoolState& attempted) {
+  oracle_.transaction_aborted();
+  if (pool_->mode() == thin::PoolMode::fail) {
+    // Nothing can be read in core; the durable image is checked at the next reopen.
+    if (!(attempted == committed_)) in_flight_ = attempted;
+    current_ = committed_;
+    return;
+  }
+  const sim::FaultPlan plan = disk_.plan();
+  disk_.set_plan({});
+  auto state = read_pool_state(pool_->metadata());
+  disk_.set_plan(plan);
+  if (!state) return fail(fmt::format("reading the pool after an abort: {}", state.error().to_string()));
+  if (*state == committed_) {
+    if (!(attempted == committed_)) in_flight_ = attempted;  // its superblock may still land
+  } else if (*state == attempted) {
+    committed_ = attempted;  // the failed commit's superblock was written and read back
+    in_flight_.reset();
+  } else {
+    fail(fmt::format("after an aborted transaction the pool is neither the committed nor the attempted state: {}",
+                     state->diff(committed_)));
+  }
+  current_ = committed_;
+}
+
+Status PoolHarness::create_thin(std::uint64_t id) {
+  PoolState after = current_;
+  after.devices[id];
+  return apply([&] { return pool_->create_thin(id); }, after, true);
+}
+
+Status PoolHarness::snapshot(std::uint64_t id, std::uint64_t origin) {
+  PoolState after = current_;
+  auto o = current_.devices.find(origin);
+  if (o != current_.devices.end()) after.devices[id] = o->second;
+  return apply([&] { return pool_->create_snapshot(id, origin); }, after, true);
+}
+
+Status PoolHarness::delete_thin(std::uint64_t id) {
+  PoolState after = current_;
+  after.devices.erase(id);
+  return apply([&] { return pool_->delete_thin(id); }, after, true);
+}
+
+Status PoolHarness::write(std::uint64_t id, std::uint64_t vblock) {
+  const thin::PoolMode mode_before = pool_->mode();
+  const std::uint64_t commits_before = pool_->metadata().commits();
+  ++ops_;
+  auto r = pool_->write(id, vblock);
+  if (pool_->metadata().commits() > commits_before) {
+    committed_ = current_;  // a write commits (before its insert) when space runs low
+    in_flight_.reset();
+  }
+  if (r) {
+    const BlockNr got = r->data_block;
+    auto& maps = current_.devices[id];
+    auto it = maps.find(vblock);
+    if (!r->newly_mapped && (it == maps.end() || it->second != got)) {
+      fail(fmt::format("write to thin {} block {} found data block {} mapped, the model says {}", id, vblock, got,
+                       it == maps.end() ? std::string("unmapped") : std::to_string(it->second)));
+    }
+    maps[vblock] = got;
+    return {};
+  }
+  ++errors_;
+  const thin::PoolMode mode = pool_->mode();
+  if (mode == thin::PoolMode::out_of_metadata_space || r.error().kind() == ErrorKind::no_space ||
+      r.error().to_string().find("no space") != std::string::npos)
+    saw_oom_ = true;
+  const bool aborted = mode != mode_before && (mode == thin::PoolMode::read_only || mode == thin::PoolMode::fail);
+  if (aborted) expect_rolled_back(PoolState(current_));
+  return std::move(r).error();
+}
+
+Status PoolHarness::read(std::uint64_t id, std::uint64_t vblock) {
+  ++ops_;
+  auto r = pool_->read(id, vblock);
+  if (!r) return std::move(r).error();
+  std::optional<BlockNr> want;
+  if (auto d = current_.devices.find(id); d != current_.devices.end())
+    if (auto m = d->second.find(vblock); m != d->second.end()) want = m->second;
+  if (*r != want)
+    fail(fmt::format("read of thin {} block {} returned {}, the model says {}", id, vblock,
+                     *r ? std::to_string(**r) : "unmapped", want ? std::to_string(*want) : "unmapped"));
+  return {};
+}
+
+Status PoolHarness::discard(std::uint64_t id, std::uint64_t begin, std::uint64_t end) {
+  PoolState after = current_;
+  if (pool_->mode() == thin::PoolMode::write || pool_->mode() == thin::PoolMode::out_of_data_space) {
+    auto& maps = after.devices[id];
+    maps.erase(maps.lower_bound(begin), maps.lower_bound(end));
+  }
+  return apply([&] { return pool_->discard(id, begin, end); }, after, false);
+}
+
+Status PoolHarness::commit() {
+  return apply([&] { return pool_->commit(); }, std::nullopt, true);
+}
+
+Status PoolHarness::reload(const thin::PoolTable& table) {
+  table_ = table;
+  oracle_.set_visible_blocks(table.metadata_blocks);  // the grown metadata device
+  return apply([&] { return pool_->reload(table); }, std::nullopt, true);
+}
+
+void PoolHarness::power_cut(sim::PowerCutPolicy policy) {
+  ++power_cuts_;
+  disk_.power_cut(policy);
+  const sim::FaultPlan plan = disk_.plan();
+  reopen_and_verify(fmt::format("a power cut ({})", sim::to_string(policy)).c_str(), in_flight_);
+  disk_.set_plan(plan);
+}
+
+void PoolHarness::teardown_and_reopen(const char* why) {
+  disk_.set_plan({});
+  if (pool_) {
+    const thin::PoolMode mode = pool_->mode();
+    if (mode == thin::PoolMode::write || mode == thin::PoolMode::out_of_data_space) {
+      if (Status s = commit(); !s) fail(fmt::format("teardown commit: {}", s.error().to_string()));
+    } else if (Status s = pool_->shutdown(); !s && mode != thin::PoolMode::fail) {
+      fail(fmt::format("teardown: {}", s.error().to_string()));
+    }
+  }
+  reopen_and_verify(why, in_flight_);
+}
+
+void PoolHarness::reopen_and_verify(const char* why, const std::optional<PoolState>& attempted) {
+  ++reopens_;
+  disk_.set_plan({});
+  pool_.reset();
+  auto md = thin::PoolMetadata::open(oracle_, 128);
+  if (!md) return fail(fmt::format("reopen after {}: {}", why, md.error().to_string()));
+  if (Status s = oracle_.restart(); !s) fail(fmt::format("oracle after {}: {}", why, s.error().to_string()));
+  auto state = read_pool_state(**md);
+  if (!state) return fail(fmt::format("reading the pool after {}: {}", why, state.error().to_string()));
+  if (*state == committed_) {
+    // the last committed transaction, exactly
+  } else if (attempted && *state == *attempted) {
+    committed_ = *attempted;  // the transaction being committed, whose superblock became durable
+  } else {
+    fail(fmt::format("after {} the pool is not the last committed transaction: {}", why, state->diff(committed_)));
+  }
+  in_flight_.reset();
+  current_ = committed_;
+  check_image(why);
+  auto p = thin::Pool::create(std::move(md).value(), table_);
+  if (!p) return fail(fmt::format("re-creating the pool after {}: {}", why, p.error().to_string()));
+  pool_ = std::move(p).value();
+}
+
+void PoolHarness::check_image(const char* when) {
+  sim::ImageDevice image(disk_.current());
+  auto rep = check::check_thin(image);
+  if (!rep) return fail(fmt::format("checker after {}: {}", when, rep.error().to_string()));
+  // dm-thin commits while allocating a data block when free metadata runs out (to see whether
+  // the commit frees some); when it does not, the pool goes out of metadata space with that data
+  // block counted and never mapped. Kernel behaviour: such data-block leaks are tolerated (and
+  // counted) once the pool has been out of metadata space; nothing else is.
+  if (pool_ && pool_->mode() == thin::PoolMode::out_of_metadata_space) saw_oom_ = true;
+  std::string all;
+  std::uint64_t serious = 0;
+  for (const auto& p : rep->problems) {
+    if (saw_oom_ && p.kind == check::ProblemKind::leak && p.space == check::Space::data) {
+      ++tolerated_leaks_;
+      continue;
+    }
+    ++serious;
+    all += "; " + check::to_string(p);
+  }
+  if (serious > 0 || rep->problems_dropped > 0)
+    return fail(fmt::format("checker after {}: {} problems{}", when, serious + rep->problems_dropped, all));
+  ++checks_;
+  const bool sample = opts_.thin_check == ThinCheck::always || (opts_.thin_check == ThinCheck::sample && checks_ % 4 == 1);
+  if (sample && thin_check_available()) run_thin_check(when);
+}
+
+void PoolHarness::run_thin_check(const char* when) {
+  std::error_code ec;
+  std::string name = (std::filesystem::temp_directory_path(ec) / "pdsim-thin-check-XXXXXX").string();
+  const int fd = ::mkstemp(name.data());
+  if (fd < 0) return fail("cannot create a temporary file for thin_check");
+  ::close(fd);
+  {
+    const sim::Image img = disk_.current();
+    std::ofstream out(name, std::ios::binary | std::ios::trunc);
+    Block zero{};
+    for (BlockNr b = 0; b < img.nr_blocks(); ++b) {
+      const auto& blk = img.get(b);
+      out.write(reinterpret_cast<const char*>(blk ? blk->data() : zero.data()), kBlockSize);
+    }
+  }
+  const int rc = std::system(fmt::format("thin_check -q '{}' >/dev/null 2>&1", name).c_str());
+  std::filesystem::remove(name, ec);
+  if (rc != 0) return fail(fmt::format("thin_check after {} failed (status {})", when, rc));
+  ++thin_checks_;
+}
+
+void PoolHarness::repair() {
+  if (!pool_ || !pool_->metadata().needs_check() || failed()) return;
+  disk_.set_plan({});
+  if (Status s = pool_->shutdown(); !s) return fail(fmt::format("teardown before repair: {}", s.error().to_string()));
+  pool_.reset();
+  auto md = thin::PoolMetadata::open(oracle_, 128);
+  if (!md) return fail(fmt::format("open for repair: {}", md.error().to_string()));
+  if (Status s = (*md)->clear_needs_check(); !s) return fail(fmt::format("clearing needs_check: {}", s.error().to_string()));
+  ++repairs_;
+  check_image("clearing needs_check");
+  auto p = thin::Pool::create(std::move(md).value(), table_);
+  if (!p) return fail(fmt::format("re-creating the pool after repair: {}", p.error().to_string()));
+  pool_ = std::move(p).value();
+}
+
+std::string PoolHarness::counters() const {
+  return fmt::format("{} ops, {} errors, {} power cuts, {} reopens, {} repairs, {} clean checks, {} thin_check, {} "
+                     "superblocks ordered, {} mappings committed{}",
+                     ops_, errors_, power_cuts_, reopens_, repairs_, checks_, thin_checks_, oracle_.superblocks_checked(),
+                     committed_.mappings(),
+                     tolerated_leaks_ ? fmt::format(", {} data-block leaks of the out-of-metadata commit", tolerated_leaks_) : "");
+}
+
+SeedOutcome PoolHarness::outcome(std::string summary) {
+  for (const auto& v : oracle_.violations()) fail(fmt::format("write ordering: {}", v));
+  SeedOutcome out;
+  out.failures = failures_;
+  out.passed = failures_.empty();
+  out.operations = ops_;
+  out.thin_checks = thin_checks_;
+  out.summary = std::move(summary) + "; " + counters();
+  if (!out.passed && !opts_.save_images_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(opts_.save_images_dir, ec);
+    const std::string path = fmt::format("{}/{}-seed{}.bin", opts_.save_images_dir, scenario_, seed_);
+    std::ofstream f(path, std::ios::binary | std::ios::trunc);
+    const sim::Image img = disk_.current();
+    Block zero{};
+    for (BlockNr b = 0; b < img.nr_blocks(); ++b) {
+      const auto& blk = img.get(b);
+      f.write(reinterpret_cast<const char*>(blk ? blk->data() : zero.data()), kBlockSize);
+    }
+    out.failures.push_back(fmt::format("image saved: {}", path));
+  }
+  return out;
+}
+
+}  // namespace pdsim::scenarios

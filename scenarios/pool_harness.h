@@ -1,0 +1,115 @@
+// PoolHarness: a dm-thin pool (core/thin/pool.h) on a SimDisk, behind the write-ordering oracle,
+// with a model of what each transaction committed, and the checks every thin scenario shares:
+//   - after a power cut or an injected error: reopen from the durable image; the pool is exactly
+//     the last committed transaction, or exactly the one being committed when its superblock
+//     became durable — never a mix; the independent checker is clean; where thin_check is
+//     installed, it passes on a sample of recovered images (every one with --thin-check=always);
+//   - while running: the oracle's ordering rules, and every successful read equals the model.
+// Operations return the pool's Status; the harness keeps the model in step and records failures.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/thin/pool.h"
+#include "scenarios/ordering_oracle.h"
+#include "scenarios/scenario.h"
+#include "sim/sim_disk.h"
+
+namespace pdsim::scenarios {
+
+struct PoolState {
+  std::map<std::uint64_t, std::map<std::uint64_t, BlockNr>> devices;  // id -> vblock -> data block
+  friend bool operator==(const PoolState&, const PoolState&) = default;
+  // The first difference from `want`, in words ("" when equal).
+  [[nodiscard]] std::string diff(const PoolState& want) const;
+  [[nodiscard]] std::uint64_t mappings() const;
+};
+
+// Reads every device's mappings through the metadata.
+[[nodiscard]] Result<PoolState> read_pool_state(thin::PoolMetadata& md);
+
+struct HarnessConfig {
+  BlockNr metadata_blocks = 1024;  // the table's metadata device size
+  BlockNr device_blocks = 0;       // the simulated disk (0: metadata_blocks); larger to grow into
+  BlockNr data_blocks = 4096;
+  bool error_if_no_space = true;
+};
+
+class PoolHarness {
+ public:
+  PoolHarness(std::string scenario, std::uint64_t seed, HarnessConfig cfg, const RunOptions& opts);
+
+  // Formats the metadata and binds the table (the dmtest "create pool").
+  [[nodiscard]] bool start();
+
+  // Operations (model kept in step; a failure is returned, not recorded: scenarios decide).
+  Status create_thin(std::uint64_t id);
+  Status snapshot(std::uint64_t id, std::uint64_t origin);
+  Status delete_thin(std::uint64_t id);
+  Status write(std::uint64_t id, std::uint64_t vblock);
+  Status read(std::uint64_t id, std::uint64_t vblock);  // checks the answer against the model
+  Status discard(std::uint64_t id, std::uint64_t begin, std::uint64_t end);
+  Status commit();
+  Status reload(const thin::PoolTable& table);
+
+  // Cuts the power (pool lost without teardown), reopens from the disk and checks.
+  void power_cut(sim::PowerCutPolicy policy);
+  // Tears the pool down (shutdown), removes the fault plan, reopens and checks: what dmtest
+  // does after an error ("remove pool; thin_check; create the pool again").
+  void teardown_and_reopen(const char* why);
+  // The independent checker (and a sampled thin_check) on what a reader of the disk sees now.
+  void check_image(const char* when);
+  // Offline repair of a pool that came up with needs_check: checked clean by the reopen, so the
+  // flag is cleared (as thin_check --clear-needs-check-flag) and the pool re-activated.
+  void repair();
+
+  void fail(std::string what);
+  [[nodiscard]] bool failed() const { return !failures_.empty(); }
+  [[nodiscard]] SeedOutcome outcome(std::string summary);
+
+  sim::SimDisk& disk() { return disk_; }
+  thin::Pool& pool() { return *pool_; }
+  [[nodiscard]] bool has_pool() const { return pool_ != nullptr; }
+  [[nodiscard]] const PoolState& model() const { return current_; }
+  [[nodiscard]] const PoolState& committed() const { return committed_; }
+  thin::PoolTable& table() { return table_; }
+  [[nodiscard]] std::uint64_t operations() const { return ops_; }
+  [[nodiscard]] std::string counters() const;
+
+ private:
+  // Runs a pool operation that moves the model from current_ to `after` when it succeeds;
+  // `attempted` is what a commit inside it would make durable.
+  template <typename Fn>
+  Status apply(Fn&& fn, std::optional<PoolState> after, bool commits_after);
+  // After an error: the in-core pool must hold the committed state or the attempted one.
+  void expect_rolled_back(const PoolState& attempted);
+  // Reopens from the disk (faults off) and checks contents against committed / attempted.
+  void reopen_and_verify(const char* why, const std::optional<PoolState>& attempted);
+  [[nodiscard]] Result<std::vector<BlockNr>> reachable(BlockDevice& dev);
+  void run_thin_check(const char* when);
+
+  std::string scenario_;
+  std::uint64_t seed_;
+  HarnessConfig cfg_;
+  RunOptions opts_;
+  sim::SimDisk disk_;
+  OrderingOracle oracle_;
+  thin::PoolTable table_;
+  std::unique_ptr<thin::Pool> pool_;
+  PoolState committed_, current_;
+  std::optional<PoolState> in_flight_;  // a commit that failed after its superblock may be durable
+  std::vector<std::string> failures_;
+  bool saw_oom_ = false;
+  std::uint64_t tolerated_leaks_ = 0;
+  std::uint64_t ops_ = 0, reopens_ = 0, repairs_ = 0, checks_ = 0, thin_checks_ = 0, errors_ = 0, power_cuts_ = 0;
+};
+
+// Whether the real thin_check is installed (looked up once).
+[[nodiscard]] bool thin_check_available();
+
+}  // namespace pdsim::scenarios

@@ -1,0 +1,214 @@
+// Random thin-pool workloads: snapshot storms, discard storms and the swarm (each seed draws its
+// own operation mix and fault plan). All are step lists (one text line per step), so a failing
+// seed shrinks by delta debugging and replays from a file.
+//
+// Steps:  create ID | snap ID ORIGIN | delete ID | write ID V | read ID V | discard ID B E |
+//         commit | cut POLICY | reopen | plan FAULT-PLAN-LINE
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "scenarios/pool_harness.h"
+#include "scenarios/thin_scenarios.h"
+#include "sim/rng.h"
+
+namespace pdsim::scenarios {
+namespace {
+
+struct Mix {
+  // Weights out of their sum.
+  std::uint64_t write = 40, read = 10, discard = 4, snap = 4, del = 2, create = 2, commit = 8, cut = 2, reopen = 1;
+  std::uint64_t plan_every = 0;  // 0: no faults; else a new fault plan about every N steps
+  std::uint64_t vblocks = 600;
+  std::uint64_t steps = 300;
+};
+
+std::string random_plan(sim::Rng& rng) {
+  switch (rng.below(5)) {
+    case 0: return fmt::format("any p=1/{} -> error", rng.between(20, 200));
+    case 1: return fmt::format("write p=1/{} -> error", rng.between(10, 100));
+    case 2: return fmt::format("flush p=1/{} -> error", rng.between(2, 10));
+    case 3: return fmt::format("read p=1/{} -> rot=1", rng.between(20, 200));
+    default: return "none";
+  }
+}
+
+Steps generate_steps(std::uint64_t seed, const Mix& mix) {
+  sim::Rng rng(seed * 0x9E3779B97F4A7C15ull + 17);
+  Steps out;
+  std::vector<std::uint64_t> ids;
+  std::uint64_t next_id = 0;
+  out.push_back("create 0");
+  ids.push_back(next_id++);
+  const std::uint64_t total = mix.write + mix.read + mix.discard + mix.snap + mix.del + mix.create + mix.commit + mix.cut + mix.reopen;
+  for (std::uint64_t i = 0; i < mix.steps; ++i) {
+    if (mix.plan_every != 0 && rng.below(mix.plan_every) == 0) out.push_back("plan " + random_plan(rng));
+    std::uint64_t d = rng.below(total);
+    const std::uint64_t id = ids.empty() ? 0 : ids[rng.below(ids.size())];
+    const std::uint64_t v = rng.below(mix.vblocks);
+    if (d < mix.write) { out.push_back(fmt::format("write {} {}", id, v)); continue; }
+    d -= mix.write;
+    if (d < mix.read) { out.push_back(fmt::format("read {} {}", id, v)); continue; }
+    d -= mix.read;
+    if (d < mix.discard) { out.push_back(fmt::format("discard {} {} {}", id, v, v + rng.between(1, 64))); continue; }
+    d -= mix.discard;
+    if (d < mix.snap) {
+      out.push_back(fmt::format("snap {} {}", next_id, id));
+      ids.push_back(next_id++);
+      continue;
+    }
+    d -= mix.snap;
+    if (d < mix.del) {
+      if (ids.size() > 1) {
+        const std::size_t k = rng.below(ids.size());
+        out.push_back(fmt::format("delete {}", ids[k]));
+        ids.erase(ids.begin() + static_cast<long>(k));
+      }
+      continue;
+    }
+    d -= mix.del;
+    if (d < mix.create) {
+      out.push_back(fmt::format("create {}", next_id));
+      ids.push_back(next_id++);
+      continue;
+    }
+    d -= mix.create;
+    if (d < mix.commit) { out.push_back("commit"); continue; }
+    d -= mix.commit;
+    if (d < mix.cut) {
+      out.push_back(fmt::format("cut {}", sim::to_string(sim::kSectorAtomicPowerCutPolicies[rng.below(sim::kSectorAtomicPowerCutPolicies.size())])));
+      continue;
+    }
+    out.push_back("reopen");
+  }
+  out.push_back("reopen");
+  return out;
+}
+
+SeedOutcome replay_steps(const char* name, std::uint64_t seed, const Steps& steps, const RunOptions& opts,
+                         std::ostream& trace, HarnessConfig cfg) {
+  PoolHarness h(name, seed, cfg, opts);
+  if (!h.start()) return h.outcome(name);
+  std::uint64_t aborts = 0;
+  for (std::size_t i = 0; i < steps.size() && !h.failed(); ++i) {
+    std::istringstream in(steps[i]);
+    std::string op;
+    in >> op;
+    std::uint64_t a = 0, b = 0, c = 0;
+    Status s;
+    const bool exists = [&] {
+      std::istringstream peek(steps[i]);
+      std::string o;
+      std::uint64_t id = 0;
+      peek >> o >> id;
+      return h.model().devices.count(id) != 0;
+    }();
+    if (opts.trace) trace << fmt::format("  step {}: {}\n", i, steps[i]);
+    // I/O goes only to devices that exist (a thin target cannot be opened otherwise).
+    if (op == "create") { in >> a; s = h.create_thin(a); }
+    else if (op == "snap") { in >> a >> b; s = h.snapshot(a, b); }
+    else if (op == "delete") { in >> a; s = h.delete_thin(a); }
+    else if (op == "write") { in >> a >> b; if (exists) s = h.write(a, b); }
+    else if (op == "read") { in >> a >> b; if (exists) s = h.read(a, b); }
+    else if (op == "discard") { in >> a >> b >> c; if (exists) s = h.discard(a, b, c); }
+    else if (op == "commit") { s = h.commit(); }
+    else if (op == "cut") {
+      std::string p;
+      in >> p;
+      auto policy = sim::parse_power_cut_policy(p);
+      if (!policy) { h.fail(fmt::format("step {}: {}", i, policy.error().to_string())); break; }
+      h.power_cut(*policy);
+    } else if (op == "reopen") { h.teardown_and_reopen("a teardown"); }
+    else if (op == "plan") {
+      std::string line;
+      std::getline(in, line);
+      auto plan = sim::FaultPlan::parse(line);
+      if (!plan) { h.fail(fmt::format("step {}: {}", i, plan.error().to_string())); break; }
+      h.disk().set_plan(*plan);
+    } else { h.fail(fmt::format("step {}: unknown step '{}'", i, steps[i])); break; }
+    if (!s && h.has_pool()) {
+      const thin::PoolMode m = h.pool().mode();
+      // An aborted transaction: as dmtest does, tear down, check and re-activate (faults off).
+      if (m == thin::PoolMode::read_only || m == thin::PoolMode::fail) {
+        ++aborts;
+        h.teardown_and_reopen("an aborted transaction");
+        h.repair();
+      }
+    }
+  }
+  return h.outcome(fmt::format("{} steps, {} aborts", steps.size(), aborts));
+}
+
+Scenario random_scenario(const char* name, const char* description, Mix mix, HarnessConfig cfg, bool swarm) {
+  auto gen = [mix, swarm](std::uint64_t seed) {
+    Mix m = mix;
+    if (swarm) {
+      // Each seed draws its own operation mix and fault rates.
+      sim::Rng rng(seed ^ 0x5157A8D);
+      m.write = rng.between(5, 60);
+      m.read = rng.between(0, 20);
+      m.discard = rng.between(0, 10);
+      m.snap = rng.between(0, 8);
+      m.del = rng.between(0, 4);
+      m.create = rng.between(0, 4);
+      m.commit = rng.between(1, 15);
+      m.cut = rng.between(0, 4);
+      m.reopen = rng.between(0, 2);
+      m.plan_every = rng.between(5, 80);
+      m.vblocks = rng.between(50, 2000);
+    }
+    return generate_steps(seed, m);
+  };
+  auto replay = [name, cfg](std::uint64_t seed, const Steps& steps, const RunOptions& o, std::ostream& t) {
+    return replay_steps(name, seed, steps, o, t, cfg);
+  };
+  Scenario s;
+  s.name = name;
+  s.description = description;
+  s.generate = gen;
+  s.replay = replay;
+  s.run = [gen, replay](std::uint64_t seed, const RunOptions& o, std::ostream& t) { return replay(seed, gen(seed), o, t); };
+  return s;
+}
+
+}  // namespace
+
+std::vector<Scenario> thin_random_scenarios() {
+  std::vector<Scenario> out;
+  Mix storm;
+  storm.snap = 20;
+  storm.del = 8;
+  storm.write = 50;
+  out.push_back(random_scenario(
+      "snapshot_storm",
+      "Snapshots of snapshots, writes that break sharing, deletes and commits, with power cuts under every "
+      "sector-atomic policy: after each cut the pool is exactly the last commit, the checker (data-block counts "
+      "included) is clean and writes never reach a block reachable from the committed superblock.",
+      storm, {.metadata_blocks = 2048, .data_blocks = 8192}, false));
+  out.back().required_marks = {"thin.snapshot", "btree.shadow_inc_children"};
+  Mix discard;
+  discard.discard = 30;
+  discard.write = 50;
+  out.push_back(random_scenario(
+      "discard_storm",
+      "Writes and range discards (remove_leaves over many leaves) with commits and power cuts: rollback exact, "
+      "freed data blocks reusable, counts exact.",
+      discard, {.metadata_blocks = 2048, .data_blocks = 4096}, false));
+  out.back().required_marks = {"btree.remove_leaves"};
+  Mix faults;
+  faults.plan_every = 25;
+  out.push_back(random_scenario(
+      "thin_faults",
+      "A mixed thin workload under I/O errors (reads, writes, flushes) and transient read corruption: every error "
+      "aborts to the last commit or to the commit whose superblock became durable, never a mix, and a corrupted "
+      "read is an error, never data.",
+      faults, {.metadata_blocks = 2048, .data_blocks = 8192}, false));
+  out.push_back(random_scenario(
+      "thin_swarm",
+      "Swarm: each seed draws its own operation mix, fault kinds and rates, and power-cut policies, over the thin "
+      "pool; all the thin checks apply. Failing seeds shrink to a short replayable step list.",
+      Mix{}, {.metadata_blocks = 2048, .data_blocks = 8192}, true));
+  return out;
+}
+
+}  // namespace pdsim::scenarios

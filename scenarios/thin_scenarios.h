@@ -1,0 +1,13 @@
+// The thin-pool scenarios: dmtest re-creations, random storms, the swarm and the crash explorer.
+#pragma once
+
+#include <vector>
+
+#include "scenarios/scenario.h"
+
+namespace pdsim::scenarios {
+
+[[nodiscard]] std::vector<Scenario> dmtest_scenarios();
+[[nodiscard]] std::vector<Scenario> thin_random_scenarios();
+
+}  // namespace pdsim::scenarios
