@@ -49,7 +49,10 @@ TEST_P(SeedScenario, PassesWithEverySwitchOff) {
 
 TEST_P(SeedScenario, ShrinkableScenariosReplayTheirOwnSteps) {
   const Scenario s = scenario();
-  if (!s.generate) GTEST_SKIP() << "not a step list";
+  if (!s.generate) {
+    EXPECT_FALSE(s.replay) << "replay without generate";  // not a step list: nothing to shrink
+    return;
+  }
   ASSERT_TRUE(s.replay);
   ScopedBugs on(s.catches);
   std::ostringstream trace;
