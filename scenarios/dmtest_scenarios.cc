@@ -14,13 +14,14 @@ using thin::PoolMode;
 bool is_ro(PoolMode m) { return m == PoolMode::read_only || m == PoolMode::out_of_metadata_space; }
 
 void expect_total_metadata(PoolHarness& h, BlockNr want, const char* when) {
+  if (!h.has_pool()) return h.fail(fmt::format("{}: no pool", when));
   auto n = h.pool().metadata().metadata_nr_blocks();
   if (!n) return h.fail(fmt::format("{}: {}", when, n.error().to_string()));
   if (*n != want) h.fail(fmt::format("{}: total metadata blocks {}, expected {}", when, *n, want));
 }
 
 void expect_mode(PoolHarness& h, bool ok, const char* what) {
-  if (!ok) h.fail(fmt::format("{} (mode is {})", what, thin::to_string(h.pool().mode())));
+  if (!ok) h.fail(fmt::format("{} (mode is {})", what, thin::to_string(h.mode())));
 }
 
 // §3.1 / §3.2: grow the metadata device of an idle pool in steps; the pool sees each size.
@@ -82,12 +83,12 @@ SeedOutcome resize_after_exhaust(std::uint64_t seed, const RunOptions& opts, std
   const std::uint64_t thin_blocks = 30000;
   const std::uint64_t stopped = provision_until_error(h, 0, thin_blocks);
   if (stopped >= thin_blocks) h.fail("128 metadata blocks held 30000 mappings: exhaustion never happened");
-  expect_mode(h, is_ro(h.pool().mode()), "after metadata ran out the pool must be read-only");
+  expect_mode(h, is_ro(h.mode()), "after metadata ran out the pool must be read-only");
   h.teardown_and_reopen("metadata exhaustion");
   thin::PoolTable t = h.table();
   t.metadata_blocks = 7808;
   if (Status s = h.reload(t); !s) h.fail(fmt::format("grow metadata: {}", s.error().to_string()));
-  expect_mode(h, h.pool().mode() == PoolMode::write, "after the metadata grow the pool must be rw");
+  expect_mode(h, h.mode() == PoolMode::write, "after the metadata grow the pool must be rw");
   const std::uint64_t done = provision_until_error(h, stopped, thin_blocks);
   if (done != thin_blocks) h.fail(fmt::format("provisioning stopped again at block {} after the grow", done));
   h.teardown_and_reopen("the grown pool was filled");
@@ -101,10 +102,10 @@ SeedOutcome exhausting_metadata_space_aborts_to_ro_mode(std::uint64_t seed, cons
   if (Status s = h.create_thin(0); !s) h.fail(s.error().to_string());
   const std::uint64_t stopped = provision_until_error(h, 0, 16384);
   if (stopped >= 16384) h.fail("64 metadata blocks never ran out");
-  expect_mode(h, is_ro(h.pool().mode()), "the pool must be read-only after metadata ran out");
+  expect_mode(h, is_ro(h.mode()), "the pool must be read-only after metadata ran out");
   h.teardown_and_reopen("metadata exhaustion");
   if (Status s = h.commit(); s) h.fail("a commit after re-activation succeeded on a full pool");
-  expect_mode(h, is_ro(h.pool().mode()), "the pool must still be read-only after re-activation");
+  expect_mode(h, is_ro(h.mode()), "the pool must still be read-only after re-activation");
   return h.outcome(fmt::format("metadata ran out at block {}", stopped));
 }
 
@@ -122,7 +123,7 @@ SeedOutcome thin_remove_works_after_resize(std::uint64_t seed, const RunOptions&
   if (Status s = h.reload(t); !s) h.fail(fmt::format("grow metadata: {}", s.error().to_string()));
   if (Status s = h.delete_thin(0); !s) h.fail(fmt::format("first delete after the grow: {}", s.error().to_string()));
   expect_total_metadata(h, 65536, "after the first delete");
-  expect_mode(h, h.pool().mode() == PoolMode::write, "the first delete after a grow must leave the pool rw");
+  expect_mode(h, h.mode() == PoolMode::write, "the first delete after a grow must leave the pool rw");
   if (Status s = h.delete_thin(1); !s) h.fail(fmt::format("second delete after the grow: {}", s.error().to_string()));
   h.teardown_and_reopen("the deletes");
   return h.outcome("grew metadata 512 -> 65536, deleted both thins");
@@ -139,14 +140,14 @@ SeedOutcome commit_failure_sets_needs_check(std::uint64_t seed, const RunOptions
   h.disk().set_plan(sim::FaultPlan{}.add(sim::FaultRule{sim::Selector{.blocks = sim::Range{1, std::nullopt}}, sim::FaultAction::error}));
   (void)h.write(0, 1);  // may already fail: the lookup reads a shadowable block
   if (Status s = h.commit(); s) h.fail("a commit succeeded although every metadata block but 0 failed");
-  const PoolMode m = h.pool().mode();
+  const PoolMode m = h.mode();
   expect_mode(h, m == PoolMode::read_only || m == PoolMode::fail, "a failed commit must leave the pool ro or failed");
   h.teardown_and_reopen("the failed commit");
-  if (!h.pool().metadata().needs_check() && m == PoolMode::read_only) h.fail("needs_check is not set after the failed commit");
-  if (h.pool().metadata().needs_check())
-    expect_mode(h, h.pool().mode() == PoolMode::read_only, "a pool with needs_check must come up read-only");
+  if (!h.needs_check() && m == PoolMode::read_only) h.fail("needs_check is not set after the failed commit");
+  if (h.needs_check())
+    expect_mode(h, h.mode() == PoolMode::read_only, "a pool with needs_check must come up read-only");
   if (h.committed().mappings() != 1) h.fail(fmt::format("{} mappings survived, expected the one committed", h.committed().mappings()));
-  return h.outcome(fmt::format("commit failed, pool {}, needs_check {}", thin::to_string(m), h.pool().metadata().needs_check()));
+  return h.outcome(fmt::format("commit failed, pool {}, needs_check {}", thin::to_string(m), h.needs_check()));
 }
 
 // §6: read-only tables. Phase 1 read-write, phase 2 with the read_only feature.
@@ -181,7 +182,7 @@ SeedOutcome read_only_case(RoCase c, const char* name, std::uint64_t seed, const
         if (Status s = h.read(0, v); !s) h.fail(fmt::format("reading block {}: {}", v, s.error().to_string()));
       break;
   }
-  expect_mode(h, h.pool().mode() == PoolMode::read_only, "the read_only table must keep the pool read-only");
+  expect_mode(h, h.mode() == PoolMode::read_only, "the read_only table must keep the pool read-only");
   h.teardown_and_reopen("phase 2");
   return h.outcome(fmt::format("{} mapped blocks, read-only phase done", mapped));
 }
@@ -195,12 +196,12 @@ SeedOutcome out_of_data_space_resize(std::uint64_t seed, const RunOptions& opts,
   for (; v < 2048; ++v)
     if (!h.write(0, v)) break;
   if (v != 512) h.fail(fmt::format("the pool ran out of data space at block {}, expected 512", v));
-  expect_mode(h, h.pool().mode() == PoolMode::out_of_data_space, "a full pool must be out_of_data_space");
+  expect_mode(h, h.mode() == PoolMode::out_of_data_space, "a full pool must be out_of_data_space");
   if (Status s = h.read(0, 3); !s) h.fail(fmt::format("a read of a mapped block failed: {}", s.error().to_string()));
   thin::PoolTable t = h.table();
   t.data_blocks = 2048;
   if (Status s = h.reload(t); !s) h.fail(fmt::format("resize: {}", s.error().to_string()));
-  expect_mode(h, h.pool().mode() == PoolMode::write, "the resize must return the pool to write mode");
+  expect_mode(h, h.mode() == PoolMode::write, "the resize must return the pool to write mode");
   for (; v < 2048; ++v)
     if (Status s = h.write(0, v); !s) {
       h.fail(fmt::format("block {} after the resize: {}", v, s.error().to_string()));

@@ -152,12 +152,14 @@ void PoolHarness::expect_rolled_back(const PoolState& attempted) {
 }
 
 Status PoolHarness::create_thin(std::uint64_t id) {
+  if (!pool_) return Error::invalid("no pool: the last reopen failed");
   PoolState after = current_;
   after.devices[id];
   return apply([&] { return pool_->create_thin(id); }, after, true);
 }
 
 Status PoolHarness::snapshot(std::uint64_t id, std::uint64_t origin) {
+  if (!pool_) return Error::invalid("no pool: the last reopen failed");
   PoolState after = current_;
   auto o = current_.devices.find(origin);
   if (o != current_.devices.end()) after.devices[id] = o->second;
@@ -165,12 +167,14 @@ Status PoolHarness::snapshot(std::uint64_t id, std::uint64_t origin) {
 }
 
 Status PoolHarness::delete_thin(std::uint64_t id) {
+  if (!pool_) return Error::invalid("no pool: the last reopen failed");
   PoolState after = current_;
   after.devices.erase(id);
   return apply([&] { return pool_->delete_thin(id); }, after, true);
 }
 
 Status PoolHarness::write(std::uint64_t id, std::uint64_t vblock) {
+  if (!pool_) return Error::invalid("no pool: the last reopen failed");
   const thin::PoolMode mode_before = pool_->mode();
   const std::uint64_t commits_before = pool_->metadata().commits();
   ++ops_;
@@ -201,6 +205,7 @@ Status PoolHarness::write(std::uint64_t id, std::uint64_t vblock) {
 }
 
 Status PoolHarness::read(std::uint64_t id, std::uint64_t vblock) {
+  if (!pool_) return Error::invalid("no pool: the last reopen failed");
   ++ops_;
   auto r = pool_->read(id, vblock);
   if (!r) return std::move(r).error();
@@ -214,6 +219,7 @@ Status PoolHarness::read(std::uint64_t id, std::uint64_t vblock) {
 }
 
 Status PoolHarness::discard(std::uint64_t id, std::uint64_t begin, std::uint64_t end) {
+  if (!pool_) return Error::invalid("no pool: the last reopen failed");
   PoolState after = current_;
   if (pool_->mode() == thin::PoolMode::write || pool_->mode() == thin::PoolMode::out_of_data_space) {
     auto& maps = after.devices[id];
@@ -223,10 +229,12 @@ Status PoolHarness::discard(std::uint64_t id, std::uint64_t begin, std::uint64_t
 }
 
 Status PoolHarness::commit() {
+  if (!pool_) return Error::invalid("no pool: the last reopen failed");
   return apply([&] { return pool_->commit(); }, std::nullopt, true);
 }
 
 Status PoolHarness::reload(const thin::PoolTable& table) {
+  if (!pool_) return Error::invalid("no pool: the last reopen failed");
   table_ = table;
   oracle_.set_visible_blocks(table.metadata_blocks);  // the grown metadata device
   return apply([&] { return pool_->reload(table); }, std::nullopt, true);

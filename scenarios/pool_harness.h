@@ -73,7 +73,10 @@ class PoolHarness {
   [[nodiscard]] SeedOutcome outcome(std::string summary);
 
   sim::SimDisk& disk() { return disk_; }
-  thin::Pool& pool() { return *pool_; }
+  thin::Pool& pool() { return *pool_; }  // REQUIRES: has_pool()
+  // The pool's mode, FAIL when there is no pool (a reopen failed).
+  [[nodiscard]] thin::PoolMode mode() const { return pool_ ? pool_->mode() : thin::PoolMode::fail; }
+  [[nodiscard]] bool needs_check() const { return pool_ && pool_->metadata().needs_check(); }
   [[nodiscard]] bool has_pool() const { return pool_ != nullptr; }
   [[nodiscard]] const PoolState& model() const { return current_; }
   [[nodiscard]] const PoolState& committed() const { return committed_; }

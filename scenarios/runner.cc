@@ -11,6 +11,7 @@
 
 #include "core/common/marks.h"
 #include "core/common/result.h"
+#include "scenarios/seeds_report.h"
 #include "scenarios/suite.h"
 
 namespace pdsim::scenarios {
@@ -84,6 +85,9 @@ Steps shrink_steps(const Steps& steps, const std::function<bool(const Steps&)>& 
 }
 
 int run(const RunRequest& req, std::ostream& out, std::ostream& err) {
+  // The seeds suite with no switch given is the bug report; with --bug it runs like any suite.
+  if (req.target == "seeds" && req.bugs.empty() && req.replay.empty() && req.shard_count == 1)
+    return run_seeds_report(req, out, err);
   std::vector<const Scenario*> targets;
   std::string suite_name = req.target;
   if (const Suite* suite = find_suite(req.target)) {

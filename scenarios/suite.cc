@@ -2,6 +2,7 @@
 
 #include "scenarios/crash_explorer.h"
 #include "scenarios/engine_rollback.h"
+#include "scenarios/seeds/seeds.h"
 #include "scenarios/sim_selftest.h"
 #include "scenarios/thin_scenarios.h"
 
@@ -31,6 +32,7 @@ const std::vector<Scenario>& all_scenarios() {
     v.push_back(crash_explorer_scenario());
     for (auto& s : dmtest_scenarios()) v.push_back(std::move(s));
     for (auto& s : thin_random_scenarios()) v.push_back(std::move(s));
+    for (auto& s : seed_scenarios()) v.push_back(std::move(s));
     return v;
   }();
   return scenarios;
@@ -57,6 +59,10 @@ const std::vector<Suite>& all_suites() {
                    return n;
                  }()});
     v.push_back({"swarm", "Swarm runs: each seed draws its own operation mix and faults.", {"thin_swarm"}});
+    v.push_back({"seeds",
+                 "The ten seed-bug regressions. `pdsim run seeds` prints the bug report: each caught with its switch "
+                 "on, clean with it off, and which other scenarios see it.",
+                 names_of(seed_scenarios())});
     v.push_back({"all", "Every scenario.", names_of(all_scenarios())});
     return v;
   }();

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "core/block/checksum.h"
+#include "core/common/seed_bugs.h"
 #include "core/common/endian.h"
 
 namespace pdsim::array {
@@ -97,7 +98,8 @@ Result<WriteRef> shadow_block(Info& info, BlockNr& root, std::uint64_t block_ind
   if (sh.block.location() != *b) {
     // The shadow already dropped the btree's reference to *b, and the insert below will drop it
     // again (the pointer type's dec on overwrite): take one back first, so the net is -1 once.
-    PDSIM_TRY(info.tm->inc(*b));
+    // Seed bug (i) skipped this increment.
+    if (!bug_on(Bug::i)) PDSIM_TRY(info.tm->inc(*b));
     PDSIM_TRY(insert_block(info, root, block_index, sh.block.location()));
   }
   return std::move(sh.block);
@@ -164,6 +166,8 @@ Status resize(Info& info, BlockNr& root, std::uint32_t old_size, std::uint32_t n
         PDSIM_TRY_ASSIGN(WriteRef w, shadow_block(info, root, f_old));
         PDSIM_TRY(fill_to(info, ABlock{w.data().data()}, max, fill));
         next = f_old + 1;  // the old tail is now full: full blocks exist up to f_old inclusive
+        // Seed bug (j): the new full blocks started at the tail's own index, replacing it.
+        if (bug_on(Bug::j)) [[unlikely]] next = f_old;
       }
       for (std::uint32_t i = next; i < f_new; ++i) PDSIM_TRY(new_block(info, root, i, max, fill));
       if (t_new > 0) PDSIM_TRY(new_block(info, root, f_new, t_new, fill));

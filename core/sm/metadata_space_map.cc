@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "core/common/seed_bugs.h"
+
 namespace pdsim::sm {
 
 MetadataSpaceMap::MetadataSpaceMap(TransactionManager& tm, LowLevel ll)
@@ -63,12 +65,25 @@ Status MetadataSpaceMap::queue(OpKind kind, BlockNr begin, BlockNr end) {
 Status MetadataSpaceMap::apply_queue() {
   // FIFO: peek the oldest, apply it, then remove it. Applying may append more. A failing
   // operation stays queued with everything after it (the caller will abort).
+  if (bug_on(Bug::b)) [[unlikely]] return apply_queue_lifo();
   while (!queue_.empty()) {
     PDSIM_MARK("sm.queue_applied");
     const QueuedOp op = queue_.front();
     Status s = op.kind == OpKind::inc ? ll_.inc(op.begin, op.end) : ll_.dec(op.begin, op.end);
     if (!s) return s;
     queue_.pop_front();
+  }
+  return {};
+}
+
+Status MetadataSpaceMap::apply_queue_lifo() {
+  // Seed bug (b): the old queue was a stack. The newest entry is popped, then applied; whatever
+  // applying pushes is popped next.
+  while (!queue_.empty()) {
+    const QueuedOp op = queue_.back();
+    queue_.pop_back();
+    Status s = op.kind == OpKind::inc ? ll_.inc(op.begin, op.end) : ll_.dec(op.begin, op.end);
+    if (!s) return s;
   }
   return {};
 }
@@ -138,6 +153,12 @@ Status MetadataSpaceMap::dec(BlockNr begin, BlockNr end) {
 }
 
 Result<std::optional<BlockNr>> MetadataSpaceMap::find_block() {
+  if (bug_on(Bug::d)) [[unlikely]] {
+    // Seed bug (d)'s allocator of that era: free in the committed view only, searched from the
+    // cursor up to the committed size, no wrap-around (the cursor restarts at 0 every commit).
+    PDSIM_TRY_ASSIGN(std::optional<BlockNr> old, old_ll_.find_free_block(begin_, old_ll_.nr_blocks()));
+    return old;
+  }
   PDSIM_TRY_ASSIGN(std::optional<BlockNr> b, find_common_free_block(old_ll_, ll_, begin_));
   return b;
 }
@@ -149,8 +170,15 @@ Result<std::optional<BlockNr>> MetadataSpaceMap::new_block() {
     return std::optional<BlockNr>(begin_++);
   }
   PDSIM_TRY_ASSIGN(std::optional<BlockNr> b, find_block());
-  if (!b) return b;
+  if (!b) {
+    // Seed bug (h): the failure was logged, the error code overwritten by the free-count query,
+    // and the caller went on with whatever its block variable held: here the last block handed
+    // out (a deterministic stand-in for stack garbage).
+    if (bug_on(Bug::h)) [[unlikely]] return std::optional<BlockNr>(last_handed_out_);
+    return b;
+  }
   begin_ = *b + 1;
+  last_handed_out_ = *b;
   if (recursing()) {
     PDSIM_TRY(queue(OpKind::inc, *b, *b + 1));
   } else {
@@ -184,6 +212,7 @@ Status MetadataSpaceMap::commit() {
   PDSIM_TRY(ll_.index().commit());
   old_ll_ = ll_.clone();
   allocated_this_transaction_ = 0;
+  if (bug_on(Bug::d)) [[unlikely]] begin_ = 0;
   return {};
 }
 
@@ -201,6 +230,7 @@ Status MetadataSpaceMap::extend(BlockNr extra_blocks) {
   // Every block allocated from here on comes linearly from the new area, so the commit overhead
   // of growing comes out of the new space (seed bugs (c), (d), (e)).
   Status s = ll_.extend(extra_blocks);
+  if (bug_on(Bug::d)) [[unlikely]] return extend_outside_bootstrap(std::move(s), old_len);
   while (s) {
     // Account for what the last round handed out, apply (which may hand out more), commit the
     // index (which may hand out more); stop when a round allocated nothing.
@@ -212,11 +242,24 @@ Status MetadataSpaceMap::extend(BlockNr extra_blocks) {
     if (!s) break;
     s = ll_.index().commit();
     if (!s) break;
+    // Seed bug (c): one round only; what that commit allocated is never counted.
+    if (bug_on(Bug::c)) [[unlikely]] break;
     if (begin_ == old_len) break;
     PDSIM_MARK("sm.extend_commit_loop_again");
   }
   bootstrap_ = false;
   return s;
+}
+
+Status MetadataSpaceMap::extend_outside_bootstrap(Status extended, BlockNr old_len) {
+  // Seed bug (d): bootstrap mode covered only the allocation of the new bitmaps. Their counts were
+  // then taken in normal mode, and the index was written by the pool's next commit, both with the
+  // normal allocator, which (with that era's rule, see find_block) could not use the new space.
+  bootstrap_ = false;
+  if (!extended) return extended;
+  enter();
+  Status own = queue(OpKind::inc, old_len, begin_);
+  return leave(std::move(own));
 }
 
 }  // namespace pdsim::sm

@@ -75,6 +75,8 @@ class MetadataSpaceMap final : public SpaceMap {
   [[nodiscard]] Status leave(Status own);
   [[nodiscard]] Status queue(OpKind kind, BlockNr begin, BlockNr end);
   [[nodiscard]] Status apply_queue();
+  [[nodiscard]] Status apply_queue_lifo();  // seed bug (b)
+  [[nodiscard]] Status extend_outside_bootstrap(Status extended, BlockNr old_len);  // seed bug (d)
   [[nodiscard]] std::int64_t queued_adjustment(BlockNr b) const;
   [[nodiscard]] Result<std::optional<BlockNr>> find_block();
   [[nodiscard]] Status check_threshold();
@@ -87,6 +89,7 @@ class MetadataSpaceMap final : public SpaceMap {
   unsigned recursion_count_ = 0;
   std::deque<QueuedOp> queue_;
   BlockNr allocated_this_transaction_ = 0;
+  BlockNr last_handed_out_ = 0;  // seed bug (h)'s "garbage" block number
 
   std::optional<BlockNr> threshold_;
   std::function<void()> threshold_callback_;

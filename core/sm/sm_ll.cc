@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "core/common/seed_bugs.h"
+
 namespace pdsim::sm {
 
 namespace {
@@ -185,7 +187,16 @@ Status LowLevel::mutate_bitmap(std::uint64_t index, BlockNr begin, BlockNr end, 
     } else {
       switch (old) {
         case 0:
-          return Error::invalid(fmt::format("unable to decrement block {}: reference count would go below zero", b));
+          if (!bug_on(Bug::g)) return Error::invalid(fmt::format("unable to decrement block {}: reference count would go below zero", b));
+          // Seed bug (g): 0 - 1 in unsigned arithmetic, stored as any count above 2 is (bitmap 3
+          // plus an overflow entry), and accounted as an allocation (0 -> non-zero).
+          bitmap_set(data, e, 3);
+          ++nr_allocated_;
+          --ie.nr_free;
+          if (ie.none_free_before == e) ++ie.none_free_before;
+          bm.reset();
+          PDSIM_TRY(overflow_insert(b, UINT32_MAX));
+          break;
         case 1:
           bitmap_set(data, e, 0);
           --nr_allocated_;
@@ -262,13 +273,17 @@ Status LowLevel::extend(BlockNr extra) {
   if (new_bitmaps > index_->max_bitmaps())
     return Error::invalid(fmt::format("space map too large: {} blocks need {} bitmaps, the index holds {}", new_blocks,
                                       new_bitmaps, index_->max_bitmaps()));
-  nr_blocks_ = new_blocks;  // first, so an allocator confined to the new area can use it
+  // First, so an allocator confined to the new area can use it. Seed bug (e) raised it only after
+  // the loop, so the metadata map's bootstrap allocator found no block for the first new bitmap.
+  const bool late = bug_on(Bug::e);
+  if (!late) nr_blocks_ = new_blocks;
   for (std::uint64_t i = old_bitmaps; i < new_bitmaps; ++i) {
     PDSIM_TRY_ASSIGN(WriteRef bm, tm_->new_block(&bitmap_validator()));
     IndexEntry ie{bm.location(), kEntriesPerBitmap, 0};
     bm.release();
     PDSIM_TRY(index_->save(i, ie));
   }
+  if (late) [[unlikely]] nr_blocks_ = new_blocks;
   return {};
 }
 

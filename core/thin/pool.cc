@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "core/common/seed_bugs.h"
+
 namespace pdsim::thin {
 
 std::string_view to_string(PoolMode m) noexcept {
@@ -166,7 +168,11 @@ Status Pool::discard(std::uint64_t id, std::uint64_t begin, std::uint64_t end) {
 
 Status Pool::resume() {
   low_water_raised_ = false;
-  set_mode(table_.read_only ? PoolMode::read_only : PoolMode::write);
+  PoolMode requested = table_.read_only ? PoolMode::read_only : PoolMode::write;
+  // Seed bug (f): binding a table kept the worse of the current and the requested mode (the
+  // enum is in degradation order), so a degraded pool never returned to write mode.
+  if (bug_on(Bug::f) && mode_ > requested) [[unlikely]] requested = mode_;
+  set_mode(requested);
   if (md_->needs_check()) return {};  // growing is skipped until repaired
   bool grew = false;
   PDSIM_TRY_ASSIGN(BlockNr data_now, md_->data_nr_blocks());

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "core/common/seed_bugs.h"
+
 namespace pdsim {
 
 Result<WriteRef> TransactionManager::new_block(const Validator* v) {
@@ -44,13 +46,29 @@ Result<TransactionManager::Shadow> TransactionManager::shadow_block(BlockNr orig
 Status TransactionManager::pre_commit() {
   assert(sm_ != nullptr);
   PDSIM_TRY(sm_->commit());
+  // Seed bug (a): the era's pre-commit committed the space map only; the metadata blocks were
+  // flushed inside commit(), after the superblock had been filled in.
+  if (bug_on(Bug::a)) [[unlikely]] return {};
   return bm_.flush();
 }
 
 Status TransactionManager::commit(WriteRef superblock) {
   shadows_.clear();
+  if (bug_on(Bug::a)) [[unlikely]] return commit_nonatomic(std::move(superblock));
   superblock.release();
   return bm_.flush();
+}
+
+Status TransactionManager::commit_nonatomic(WriteRef superblock) {
+  // Seed bug (a), the old block-manager "flush, unlock the superblock, flush" primitive: when the
+  // first flush fails, the superblock is released dirty all the same, and the write-back that
+  // followed in the kernel (teardown, the next flush) made it durable over blocks that never
+  // reached the disk. Here that write-back happens at once.
+  Status metadata = bm_.flush();
+  superblock.release();
+  Status again = bm_.flush();
+  if (!metadata) return metadata;
+  return again;
 }
 
 void TransactionManager::abort() {

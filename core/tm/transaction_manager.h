@@ -65,6 +65,9 @@ class TransactionManager {
   [[nodiscard]] std::size_t shadow_count() const { return shadows_.size(); }
 
  private:
+  // Seed bug (a)'s commit: metadata flush, superblock release, flush, whatever the first returned.
+  [[nodiscard]] Status commit_nonatomic(WriteRef superblock);
+
   BlockManager& bm_;
   SpaceMap* sm_;
   std::unordered_set<BlockNr> shadows_;

@@ -1,0 +1,145 @@
+#include "scenarios/seeds_report.h"
+
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "scenarios/suite.h"
+
+namespace pdsim::scenarios {
+namespace {
+
+struct BugRow {
+  const BugInfo* bug = nullptr;
+  const Scenario* scenario = nullptr;
+  bool caught = false;
+  std::uint64_t seeds_to_catch = 0;
+  std::uint64_t operations = 0;
+  std::string symptom;
+  std::optional<std::size_t> shrunk_steps;
+  bool clean_when_off = true;
+  std::string false_alarm;
+  std::vector<std::string> also_seen_by;
+};
+
+std::string json_str(const std::string& s) {
+  std::string o = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') o += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) o += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+    else o += c;
+  }
+  return o + "\"";
+}
+
+}  // namespace
+
+int run_seeds_report(const RunRequest& req, std::ostream& out, std::ostream&) {
+  const Suite* seeds = find_suite("seeds");
+  const Suite* others = find_suite("default");
+  std::vector<BugRow> rows;
+  RunOptions quiet = req.opts;
+  quiet.thin_check = ThinCheck::never;
+  quiet.trace = false;
+  std::ostringstream sink;
+  out << fmt::format("seed bugs: {} switches, {} seeds each (from seed {})\n", all_bugs().size(), req.runs, req.first_seed);
+  for (const auto& info : all_bugs()) {
+    BugRow row;
+    row.bug = &info;
+    for (const auto& name : seeds->scenarios)
+      if (const Scenario* s = find_scenario(name))
+        for (Bug b : s->catches)
+          if (b == info.bug) row.scenario = s;
+    if (row.scenario == nullptr) {
+      rows.push_back(row);
+      continue;
+    }
+    const Scenario& sc = *row.scenario;
+    {
+      ScopedBugs on({info.bug});
+      for (std::uint64_t k = 0; k < req.runs && !row.caught; ++k) {
+        const std::uint64_t seed = req.first_seed + k;
+        SeedOutcome o = sc.run(seed, quiet, sink);
+        row.operations += o.operations;
+        if (!o.passed) {
+          row.caught = true;
+          row.seeds_to_catch = k + 1;
+          row.symptom = o.failures.empty() ? "" : o.failures.front();
+          if (sc.generate && sc.replay && req.shrink) {
+            const Steps small = shrink_steps(sc.generate(seed), [&](const Steps& s) { return !sc.replay(seed, s, quiet, sink).passed; }, 400);
+            row.shrunk_steps = small.size();
+          }
+        }
+      }
+    }
+    {
+      ScopedBugs off({});
+      for (std::uint64_t k = 0; k < req.runs && row.clean_when_off; ++k) {
+        SeedOutcome o = sc.run(req.first_seed + k, quiet, sink);
+        if (!o.passed) {
+          row.clean_when_off = false;
+          row.false_alarm = o.failures.empty() ? "" : o.failures.front();
+        }
+      }
+    }
+    // Which other scenarios see the bug (one seed each, the default suite's checks).
+    {
+      ScopedBugs on({info.bug});
+      for (const auto& name : others->scenarios) {
+        const Scenario* s = find_scenario(name);
+        if (s == nullptr) continue;
+        if (!s->run(req.first_seed, quiet, sink).passed) row.also_seen_by.push_back(name);
+      }
+    }
+    out << fmt::format("  {}: {}\n", info.name, row.caught ? "caught" : "NOT caught");
+    rows.push_back(std::move(row));
+  }
+
+  out << "\n| bug | switch | scenario | caught (switch on) | seeds to catch | operations | shrunk steps | clean (switch off) | also seen by |\n";
+  out << "|---|---|---|---|---|---|---|---|---|\n";
+  bool all_ok = true;
+  for (const auto& r : rows) {
+    all_ok = all_ok && r.scenario != nullptr && r.caught && r.clean_when_off;
+    std::string also;
+    for (const auto& n : r.also_seen_by) also += (also.empty() ? "" : ", ") + n;
+    out << fmt::format("| ({}) {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", r.bug->name.substr(5, 1), r.bug->commit,
+                       r.bug->name, r.scenario ? r.scenario->name : "(none)", r.caught ? "yes" : "no",
+                       r.caught ? std::to_string(r.seeds_to_catch) : "-", r.operations,
+                       r.shrunk_steps ? std::to_string(*r.shrunk_steps) : "-", r.clean_when_off ? "yes" : "no",
+                       also.empty() ? "-" : also);
+  }
+  out << "\nsymptoms (first failure line with the switch on):\n";
+  for (const auto& r : rows)
+    if (r.caught) out << fmt::format("  {}: {}\n", r.bug->name, r.symptom);
+  for (const auto& r : rows)
+    if (!r.clean_when_off) out << fmt::format("  FALSE ALARM with {} off: {}\n", r.bug->name, r.false_alarm);
+  std::uint64_t caught = 0, clean = 0;
+  for (const auto& r : rows) {
+    caught += r.caught ? 1 : 0;
+    clean += r.clean_when_off ? 1 : 0;
+  }
+  out << fmt::format("{} of {} bugs caught with the switch on; {} of {} scenarios clean with all switches off\n", caught,
+                     rows.size(), clean, rows.size());
+
+  if (!req.json.empty()) {
+    std::ofstream j(req.json, std::ios::trunc);
+    j << "{\"target\":\"seeds\",\"bugs\":[";
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const auto& r = rows[i];
+      std::string also;
+      for (const auto& n : r.also_seen_by) also += (also.empty() ? "" : ",") + json_str(n);
+      j << fmt::format("{}{{\"name\":{},\"commit\":{},\"scenario\":{},\"caught\":{},\"seeds_to_catch\":{},\"operations\":{},"
+                       "\"shrunk_steps\":{},\"clean_when_off\":{},\"symptom\":{},\"also_seen_by\":[{}]}}",
+                       i ? "," : "", json_str(std::string(r.bug->name)), json_str(std::string(r.bug->commit)),
+                       json_str(r.scenario ? r.scenario->name : ""), r.caught ? "true" : "false",
+                       r.caught ? std::to_string(r.seeds_to_catch) : "null", r.operations,
+                       r.shrunk_steps ? std::to_string(*r.shrunk_steps) : "null", r.clean_when_off ? "true" : "false",
+                       json_str(r.symptom), also);
+    }
+    j << fmt::format("],\"passed\":{}}}\n", all_ok ? "true" : "false");
+  }
+  return all_ok ? 0 : 1;
+}
+
+}  // namespace pdsim::scenarios
