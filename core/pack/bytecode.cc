@@ -11,7 +11,7 @@ namespace pdsim::pack {
 
 // ---- ByteSource ---------------------------------------------------------------------------------
 
-Status ByteSource::read(std::uint8_t* dst, std::size_t n) {
+Status ByteSource::read_slow(std::uint8_t* dst, std::size_t n) {
   while (n > 0) {
     if (cur_ == end_) {
       PDSIM_TRY_ASSIGN(const bool more, refill());
@@ -168,7 +168,7 @@ class Vm {
     const std::size_t n = (std::size_t{hi_nibble} << 8) | lo;
     if (n == 0) return Error::corruption("byte-code: a ShiftedRun of 0 values");
     if (n > out.room() / 8) return overrun(out, n * 8, "ShiftedRun");
-    std::array<std::uint8_t, kBlockSize> high{}, low{};  // 8n <= 4096 from the check above
+    std::array<std::uint8_t, kBlockSize> high, low;  // 8n <= 4096; the sub-streams fill all 8n bytes
     Out h{high.data(), 0, n * 8, "a ShiftedRun sub-stream"};
     while (h.produced < h.limit) PDSIM_TRY(step(h, true));
     Out l{low.data(), 0, n * 8, "a ShiftedRun sub-stream"};

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <vector>
 
@@ -24,7 +25,14 @@ class ByteSource {
   ByteSource& operator=(const ByteSource&) = delete;
 
   // Copies exactly n bytes, or fails: corruption "the stream ends ..." when too few are left.
-  [[nodiscard]] Status read(std::uint8_t* dst, std::size_t n);
+  [[nodiscard]] Status read(std::uint8_t* dst, std::size_t n) {
+    if (static_cast<std::size_t>(end_ - cur_) >= n) {  // the common case: inline, no refill
+      std::memcpy(dst, cur_, n);
+      cur_ += n;
+      return {};
+    }
+    return read_slow(dst, n);
+  }
   // True when no byte is left (pulls more input first if needed).
   [[nodiscard]] Result<bool> at_end();
   // Bytes handed out so far.
@@ -33,6 +41,7 @@ class ByteSource {
  protected:
   // Makes [cur_, end_) non-empty and returns true, or returns false at the end of the input.
   [[nodiscard]] virtual Result<bool> refill() = 0;
+  [[nodiscard]] Status read_slow(std::uint8_t* dst, std::size_t n);
   void set_window(const std::uint8_t* begin, const std::uint8_t* end) noexcept {
     consumed_before_ += static_cast<std::uint64_t>(cur_ - begin_);
     begin_ = cur_ = begin;

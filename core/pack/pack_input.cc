@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 
 #include <fmt/format.h>
 
@@ -21,7 +22,7 @@ namespace {
 class PackedImageDevice final : public BlockDevice {
  public:
   using Index = std::vector<std::pair<BlockNr, std::size_t>>;
-  PackedImageDevice(BlockNr nr_blocks, std::vector<Block> blocks, Index index)
+  PackedImageDevice(BlockNr nr_blocks, std::deque<Block> blocks, Index index)
       : nr_blocks_(nr_blocks), blocks_(std::move(blocks)), index_(std::move(index)) {}
 
   [[nodiscard]] Status read(BlockNr b, BlockSpan out) override {
@@ -45,7 +46,7 @@ class PackedImageDevice final : public BlockDevice {
 
  private:
   BlockNr nr_blocks_;
-  std::vector<Block> blocks_;
+  std::deque<Block> blocks_;
   Index index_;
 };
 
@@ -55,7 +56,7 @@ std::string errno_text(int err) { return std::strerror(err); }
 
 Result<std::unique_ptr<BlockDevice>> load_pack(std::span<const std::uint8_t> file) {
   // Blocks arrive in file order (upstream's packer shuffles them); the index is sorted once.
-  std::vector<Block> blocks;
+  std::deque<Block> blocks;
   PackedImageDevice::Index index;
   PackVisitor v{
       .on_header = [](BlockNr) { return Status{}; },

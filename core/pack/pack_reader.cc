@@ -112,23 +112,24 @@ Status read_entries(ByteSource& src, BlockNr nr_blocks, SeenBlocks& seen, const 
   for (;;) {
     PDSIM_TRY_ASSIGN(const bool end, src.at_end());
     if (end) return {};
-    const std::string where = fmt::format("entry {}", *entries);
+    // Messages are built only on the error paths: this loop runs once per block.
+    auto where = [&] { return fmt::format("entry {}", *entries); };
     std::array<std::uint8_t, 8> nr_bytes{};
     auto s = src.read(nr_bytes.data(), nr_bytes.size());
     if (!s) {
       if (s.error().kind() == ErrorKind::no_data)
-        return Error::corruption(fmt::format("{}: the stream ends inside the block number", where));
-      return std::move(s).error().with_context(where);
+        return Error::corruption(fmt::format("{}: the stream ends inside the block number", where()));
+      return std::move(s).error().with_context(where());
     }
     const BlockNr b = load_le<std::uint64_t>(nr_bytes.data());
-    const std::string what = fmt::format("{} (block {})", where, b);
+    auto what = [&] { return fmt::format("{} (block {})", where(), b); };
     if (b >= nr_blocks)
-      return Error::corruption(fmt::format("{}: block number past the end of the image ({} blocks)", what, nr_blocks));
-    if (seen.test_and_set(b)) return Error::corruption(fmt::format("{}: duplicate block {}", what, b));
+      return Error::corruption(fmt::format("{}: block number past the end of the image ({} blocks)", what(), nr_blocks));
+    if (seen.test_and_set(b)) return Error::corruption(fmt::format("{}: duplicate block {}", what(), b));
     auto decoded = decode_block(src, BlockSpan(block));
-    if (!decoded) return std::move(decoded).error().with_context(what);
+    if (!decoded) return std::move(decoded).error().with_context(what());
     if (!classify_block(ConstBlockSpan(block)))
-      return Error::corruption(fmt::format("{}: decoded block has no valid checksum for any known block type", what));
+      return Error::corruption(fmt::format("{}: decoded block has no valid checksum for any known block type", what()));
     PDSIM_TRY(visitor.on_block(b, ConstBlockSpan(block)));
     ++stats.blocks;
     ++*entries;
