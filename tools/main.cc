@@ -14,12 +14,14 @@
 #include "core/block/crc32c.h"
 #include "core/check/thin_input.h"
 #include "core/io/file_device.h"
+#include "core/pack/pack.h"
 #include "core/thin/thin_dump.h"
 #include "core/thin/thin_restore.h"
 #include "scenarios/runner.h"
 #include "scenarios/suite.h"
 #include "tools/restore_cmd.h"
 #include "sim/image.h"
+#include "tools/pack_cmd.h"
 
 namespace {
 
@@ -103,7 +105,7 @@ struct DumpArgs {
 };
 
 int cmd_dump(const DumpArgs& a) {
-  auto dev = pdsim::FileDevice::open(a.image, pdsim::FileDevice::Mode::read_only);
+  auto dev = pdsim::pack::open_input_image(a.image);  // a raw image or a pack
   if (!dev) return fail("dump", dev.error());
   pdsim::thin::DumpOptions opts;
   if (a.snap_block) opts.metadata_snap = *a.snap_block;
@@ -143,7 +145,7 @@ struct CheckArgs {
 };
 
 int cmd_check(const CheckArgs& a) {
-  auto dev = pdsim::FileDevice::open(a.image, pdsim::FileDevice::Mode::read_only);
+  auto dev = pdsim::pack::open_input_image(a.image);  // a raw image or a pack
   if (!dev) return fail("check", dev.error());
   if (a.metadata_snap) {
     auto in = pdsim::check::thin_input(**dev);
@@ -218,6 +220,8 @@ int main(int argc, char** argv) {
   check->add_flag("--ignore-non-fatal-errors", check_args.ignore_non_fatal, "Exit 0 if only non-fatal problems (leaks) were found");
   check->add_flag("-q,--quiet", check_args.quiet, "Print nothing; the exit code tells");
 
+  pdsim::tools::PackCommands pack_commands(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -226,6 +230,7 @@ int main(int argc, char** argv) {
   }
   if (list->parsed()) return cmd_list();
   if (run->parsed()) return cmd_run(run_args, seed_opt->count() > 0);
+  if (auto rc = pack_commands.run_if_parsed()) return *rc;
   if (restore->parsed()) return pdsim::tools::cmd_restore(restore_args.input, restore_args.output);
   if (check->parsed()) return cmd_check(check_args);
   if (dump->parsed()) return cmd_dump(dump_args);
