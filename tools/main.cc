@@ -17,6 +17,7 @@
 #include "core/thin/thin_dump.h"
 #include "core/thin/thin_restore.h"
 #include "scenarios/suite.h"
+#include "tools/cache_cmd.h"
 #include "tools/restore_cmd.h"
 #include "sim/image.h"
 
@@ -195,6 +196,8 @@ int main(int argc, char** argv) {
   check->add_flag("--ignore-non-fatal-errors", check_args.ignore_non_fatal, "Exit 0 if only non-fatal problems (leaks) were found");
   check->add_flag("-q,--quiet", check_args.quiet, "Print nothing; the exit code tells");
 
+  pdsim::tools::CacheCommands cache_commands(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -209,6 +212,7 @@ int main(int argc, char** argv) {
   if (restore->parsed()) return pdsim::tools::cmd_restore(restore_args.input, restore_args.output);
   if (check->parsed()) return cmd_check(check_args);
   if (dump->parsed()) return cmd_dump(dump_args);
+  if (cache_commands.parsed()) return cache_commands.run();
   if (info->parsed()) {
     fmt::print(std::cout, "{}\ncrc32c: {}\n", kVersion, pdsim::crc32c_implementation());
     return 0;
