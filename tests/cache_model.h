@@ -29,26 +29,27 @@ struct CacheModel {
 
   friend bool operator==(const CacheModel&, const CacheModel&) = default;
 
-  // As cache_dump prints it; `tools_v2_bug`: as 0.9 prints a version-2 image (dirty="false").
-  [[nodiscard]] std::string xml(bool tools_v2_bug = false) const {
+  // As cache_dump prints it (hint_width always 4, no discards); `tools_v2_bug`: as 0.9 prints a
+  // version-2 image (dirty="false"); `discards`: with pdsim cache-dump --discards' section.
+  [[nodiscard]] std::string xml(bool tools_v2_bug = false, bool with_discards = false) const {
     std::string s = fmt::format("<superblock uuid=\"\" block_size=\"{}\" nr_cache_blocks=\"{}\" policy=\"{}\" hint_width=\"{}\">\n",
-                                block_size, cache_blocks, policy, hint_array ? 4 : 0);
+                                block_size, cache_blocks, policy, 4);
     s += "  <mappings>\n";
     for (const auto& [c, m] : mappings) {
       const bool dirty = m.dirty && !(tools_v2_bug && version >= 2);
       s += fmt::format("    <mapping cache_block=\"{}\" origin_block=\"{}\" dirty=\"{}\"/>\n", c, m.oblock, dirty ? "true" : "false");
     }
     s += "  </mappings>\n";
+    s += "  <hints>\n";  // cache_dump prints the section even with no hint array
     if (hint_array) {
-      s += "  <hints>\n";
       for (const auto& [c, m] : mappings) {
         std::string raw(4, '\0');
         for (int i = 0; i < 4; ++i) raw[static_cast<std::size_t>(i)] = static_cast<char>((hints[c] >> (8 * i)) & 0xFFu);
         s += fmt::format("    <hint cache_block=\"{}\" data=\"{}\"/>\n", c, base64_encode(raw));
       }
-      s += "  </hints>\n";
     }
-    if (!discards.empty()) {
+    s += "  </hints>\n";
+    if (with_discards && !discards.empty()) {
       s += "  <discards>\n";
       std::size_t i = 0;
       while (i < discards.size()) {

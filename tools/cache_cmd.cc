@@ -37,14 +37,14 @@ int cmd_cache_restore(const std::string& input, const std::string& output, std::
   return 0;
 }
 
-int cmd_cache_dump(const std::string& image, const std::string& output) {
+int cmd_cache_dump(const std::string& image, const std::string& output, const cache::DumpOptions& opts) {
   constexpr std::string_view kCmd = "cache-dump";
   auto dev = FileDevice::open(image, FileDevice::Mode::read_only);
   if (!dev) return fail(kCmd, dev.error());
   if (output.empty()) {
     // Held back until complete: nothing partial is printed.
     std::ostringstream out;
-    if (auto s = cache::dump_cache_xml(**dev, out); !s) return fail(kCmd, std::move(s).error().with_context(image));
+    if (auto s = cache::dump_cache_xml(**dev, out, opts); !s) return fail(kCmd, std::move(s).error().with_context(image));
     std::cout << out.str();
     return 0;
   }
@@ -52,7 +52,7 @@ int cmd_cache_dump(const std::string& image, const std::string& output) {
   const std::string partial = output + ".partial";
   std::ofstream f(partial, std::ios::binary | std::ios::trunc);
   if (!f) return fail(kCmd, Error::io(fmt::format("cannot write '{}'", partial)));
-  Status s = cache::dump_cache_xml(**dev, f);
+  Status s = cache::dump_cache_xml(**dev, f, opts);
   f.close();
   if (!s || !f) {
     std::remove(partial.c_str());
@@ -98,6 +98,7 @@ CacheCommands::CacheCommands(CLI::App& app) {
   dump_ = app.add_subcommand("cache-dump", "Write dm-cache metadata as cache_dump's XML");
   dump_->add_option("image", image_, "Metadata image")->required();
   dump_->add_option("-o,--output", output_, "Write the XML here instead of stdout");
+  dump_->add_flag("--discards", discards_, "Add the discarded ranges (not in cache_dump's output; not restorable)");
 
   check_ = app.add_subcommand("cache-check",
                               "Check dm-cache metadata with the independent checker: superblock, every array and bitset, "
@@ -111,7 +112,7 @@ bool CacheCommands::parsed() const { return restore_->parsed() || dump_->parsed(
 
 int CacheCommands::run() const {
   if (restore_->parsed()) return cmd_cache_restore(input_, output_, metadata_version_);
-  if (dump_->parsed()) return cmd_cache_dump(image_, output_);
+  if (dump_->parsed()) return cmd_cache_dump(image_, output_, cache::DumpOptions{discards_});
   if (check_->parsed()) return cmd_cache_check(image_, quiet_, ignore_non_fatal_);
   return 2;
 }

@@ -23,6 +23,7 @@ class CacheCommands {
   std::string input_, output_, image_;
   std::uint32_t metadata_version_ = 1;
   bool quiet_ = false;
+  bool discards_ = false;
   bool ignore_non_fatal_ = false;
 };
 

@@ -57,7 +57,7 @@ Result<std::string> base64_decode(std::string_view text) {
   return out;
 }
 
-Status dump_cache_xml(BlockDevice& dev, std::ostream& out) {
+Status dump_cache_xml(BlockDevice& dev, std::ostream& out, const DumpOptions& opts) {
   BlockManager bm(dev, 1024);
   bm.set_read_only(true);
   TransactionManager tm(bm);  // reads only: no space map is attached
@@ -81,7 +81,7 @@ Status dump_cache_xml(BlockDevice& dev, std::ostream& out) {
   }
 
   fmt::print(out, "<superblock uuid=\"\" block_size=\"{}\" nr_cache_blocks=\"{}\" policy=\"{}\" hint_width=\"{}\">\n",
-             sb.data_block_size, sb.cache_blocks, sb.policy_name, sb.hint_root != 0 ? kHintSize : sb.policy_hint_size);
+             sb.data_block_size, sb.cache_blocks, sb.policy_name, kHintSize);
   std::vector<std::uint32_t> mapped;
   fmt::print(out, "  <mappings>\n");
   auto mi = array::make_info(tm, btree::plain_value_type(8));
@@ -97,8 +97,8 @@ Status dump_cache_xml(BlockDevice& dev, std::ostream& out) {
   }));
   fmt::print(out, "  </mappings>\n");
 
+  fmt::print(out, "  <hints>\n");  // printed even when there is no hint array, as cache_dump does
   if (sb.hint_root != 0) {
-    fmt::print(out, "  <hints>\n");
     auto hi = array::make_info(tm, btree::plain_value_type(kHintSize));
     std::size_t next = 0;
     PDSIM_TRY(array::walk(hi, sb.hint_root, [&](std::uint32_t cblock, array::ValueSpan v) -> Result<bool> {
@@ -109,10 +109,10 @@ Status dump_cache_xml(BlockDevice& dev, std::ostream& out) {
                  base64_encode(std::string_view(reinterpret_cast<const char*>(v.data()), v.size())));
       return true;
     }));
-    fmt::print(out, "  </hints>\n");
   }
+  fmt::print(out, "  </hints>\n");
 
-  if (sb.discard_nr_blocks > 0) {
+  if (opts.discards && sb.discard_nr_blocks > 0) {
     fmt::print(out, "  <discards>\n");
     auto di = array::make_info(tm, btree::plain_value_type(8));
     std::optional<std::uint64_t> run_begin;
