@@ -41,11 +41,14 @@ w('  </hints>\n</superblock>\n')
 PY
 }
 
-# measure OUT_FILE CMD...: appends "seconds max_rss_kib" of one run.
+# measure OUT_FILE CMD...: appends "seconds max_rss_kib" of one run (wall time from bash's
+# microsecond clock; /usr/bin/time, which only has 10 ms resolution, gives the peak RSS).
 measure() {
   local out="$1"; shift
-  /usr/bin/time -f "%e %M" -o "$work/t" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
-  cat "$work/t" >> "$out"
+  local t0=$EPOCHREALTIME
+  /usr/bin/time -f "%M" -o "$work/t" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
+  local t1=$EPOCHREALTIME
+  echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }') $(cat "$work/t")" >> "$out"
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
