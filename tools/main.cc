@@ -19,6 +19,7 @@
 #include "core/thin/thin_restore.h"
 #include "scenarios/runner.h"
 #include "scenarios/suite.h"
+#include "tools/cache_cmd.h"
 #include "tools/restore_cmd.h"
 #include "sim/image.h"
 #include "tools/pack_cmd.h"
@@ -221,6 +222,7 @@ int main(int argc, char** argv) {
   check->add_flag("-q,--quiet", check_args.quiet, "Print nothing; the exit code tells");
 
   pdsim::tools::PackCommands pack_commands(app);
+  pdsim::tools::CacheCommands cache_commands(app);
 
   try {
     app.parse(argc, argv);
@@ -234,6 +236,7 @@ int main(int argc, char** argv) {
   if (restore->parsed()) return pdsim::tools::cmd_restore(restore_args.input, restore_args.output);
   if (check->parsed()) return cmd_check(check_args);
   if (dump->parsed()) return cmd_dump(dump_args);
+  if (cache_commands.parsed()) return cache_commands.run();
   if (info->parsed()) {
     fmt::print(std::cout, "{}\ncrc32c: {}\n", kVersion, pdsim::crc32c_implementation());
     return 0;

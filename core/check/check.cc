@@ -49,6 +49,8 @@ std::string_view to_string(ProblemKind kind) noexcept {
     case ProblemKind::bad_superblock: return "bad_superblock";
     case ProblemKind::bad_mapped_blocks: return "bad_mapped_blocks";
     case ProblemKind::bad_device_set: return "bad_device_set";
+    case ProblemKind::bad_array_length: return "bad_array_length";
+    case ProblemKind::bad_mapping: return "bad_mapping";
   }
   return "?";
 }

@@ -100,6 +100,8 @@ enum class ProblemKind {
   bad_superblock,      // (superblock parsers) magic, version, feature flags
   bad_mapped_blocks,   // (thin) device details' mapped_blocks differs from the mapping count
   bad_device_set,      // (thin) device in the details tree and not the mapping tree, or reverse
+  bad_array_length,    // (cache) a dm-array's length differs from what the superblock says
+  bad_mapping,         // (cache) a mapping value with stray flag bits, or an origin cached twice
 };
 [[nodiscard]] std::string_view to_string(ProblemKind kind) noexcept;
 

@@ -1,0 +1,449 @@
+#include "core/cache/cache_metadata.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "core/sm/sm_format.h"
+
+namespace pdsim::cache {
+namespace {
+
+btree::Value u64_value(std::uint64_t v) {
+  btree::Value out(8);
+  store_le<std::uint64_t>(out.data(), v);
+  return out;
+}
+
+bool block_is_all_zero(ConstBlockSpan data) {
+  return std::all_of(data.begin(), data.end(), [](std::uint8_t c) { return c == 0; });
+}
+
+Status check_version(std::uint32_t version) {
+  if (version < kMinVersion || version > kMaxVersion)
+    return Error::invalid(fmt::format("unsupported cache metadata version {} (supported: {}..{})", version, kMinVersion, kMaxVersion));
+  return {};
+}
+
+}  // namespace
+
+CacheMetadata::CacheMetadata(BlockDevice& dev, std::uint32_t version)
+    : dev_(dev), bm_(dev, kDefaultCacheBlocks), tm_(bm_), version_(version) {
+  reset_bitsets();
+}
+
+void CacheMetadata::reset_bitsets() {
+  discard_bits_ = std::make_unique<array::Bitset>(tm_);
+  dirty_bitset_ = std::make_unique<array::Bitset>(tm_);
+}
+
+// ---- format / open ----
+
+Result<std::unique_ptr<CacheMetadata>> CacheMetadata::format(BlockDevice& dev, std::uint32_t data_block_size,
+                                                             std::uint32_t version) {
+  PDSIM_TRY(check_version(version));
+  if (!valid_data_block_size(data_block_size))
+    return Error::invalid(fmt::format("cache block size {} sectors is not a multiple of 64 in [64, 2097152]", data_block_size));
+  auto p = std::make_unique<CacheMetadata>(dev, version);
+  const BlockNr meta_blocks = std::min<BlockNr>(dev.nr_blocks(), sm::kMetadataMaxBlocks);
+  PDSIM_TRY_ASSIGN(p->meta_sm_, sm::MetadataSpaceMap::create(p->tm_, meta_blocks));
+  auto mi = p->mapping_info();
+  PDSIM_TRY_ASSIGN(p->mapping_root_, array::create_empty(mi));
+  if (version >= 2) {
+    PDSIM_TRY_ASSIGN(p->dirty_root_, p->dirty_bitset_->create_empty());
+  }
+  PDSIM_TRY_ASSIGN(p->discard_root_, p->discard_bits_->create_empty());
+  PDSIM_TRY(p->tm_.pre_commit());
+  PDSIM_TRY_ASSIGN(SpaceMapRoot meta_root, p->meta_sm_->copy_root());
+  PDSIM_TRY_ASSIGN(WriteRef w, p->bm_.write_lock_zero(kSuperblockLocation, &superblock_validator()));
+  Superblock sb;
+  sb.version = version;
+  sb.metadata_sm_root = meta_root;
+  sb.mapping_root = p->mapping_root_;
+  sb.discard_root = p->discard_root_;
+  sb.data_block_size = data_block_size;
+  sb.dirty_root = p->dirty_root_;
+  sb.pack(w.data().data());
+  PDSIM_TRY(p->tm_.commit(std::move(w)));
+  p->data_block_size_ = data_block_size;
+  p->clean_when_opened_ = true;
+  PDSIM_TRY(p->clear_clean_shutdown());
+  return p;
+}
+
+Result<std::unique_ptr<CacheMetadata>> CacheMetadata::open(BlockDevice& dev, std::optional<std::uint32_t> data_block_size) {
+  return open_formatted(dev, data_block_size);
+}
+
+Result<std::unique_ptr<CacheMetadata>> CacheMetadata::open_or_format(BlockDevice& dev, std::uint32_t data_block_size,
+                                                                     std::uint32_t version) {
+  Block raw{};
+  PDSIM_TRY(dev.read(kSuperblockLocation, raw));
+  if (block_is_all_zero(raw)) return format(dev, data_block_size, version);
+  return open_formatted(dev, data_block_size);
+}
+
+Result<std::unique_ptr<CacheMetadata>> CacheMetadata::open_formatted(BlockDevice& dev,
+                                                                     std::optional<std::uint32_t> data_block_size) {
+  auto p = std::make_unique<CacheMetadata>(dev, 0);
+  PDSIM_TRY(p->read_superblock_and_space_map());
+  if (data_block_size && *data_block_size != p->data_block_size_)
+    return Error::invalid(fmt::format("data block size {} does not match the superblock's {}", *data_block_size, p->data_block_size_));
+  PDSIM_TRY(p->clear_clean_shutdown());
+  return p;
+}
+
+Status CacheMetadata::read_superblock_and_space_map() {
+  {
+    PDSIM_TRY_ASSIGN(ReadRef raw, bm_.read_lock(kSuperblockLocation, nullptr));
+    if (block_is_all_zero(raw.data())) return Error::invalid("cache metadata device is not formatted: block 0 is all zeros");
+  }
+  bm_.discard_all();  // re-read block 0 with its validator
+  PDSIM_TRY_ASSIGN(ReadRef r, bm_.read_lock(kSuperblockLocation, &superblock_validator()));
+  const Superblock sb = Superblock::unpack(r.data().data());
+  r.release();
+  PDSIM_TRY(check_version(sb.version));
+  if (sb.incompat_flags != 0)
+    return Error::invalid(fmt::format("cache superblock has unsupported incompatible features {:#x}", sb.incompat_flags));
+  if (sb.compat_ro_flags != 0)
+    return Error::invalid(fmt::format("cache superblock has unsupported read-only-compatible features {:#x}", sb.compat_ro_flags));
+  if (sb.metadata_block_size != kMetadataBlockSizeSectors)
+    return Error::corruption(fmt::format("cache superblock: metadata block size {} sectors, not {}", sb.metadata_block_size,
+                                         kMetadataBlockSizeSectors));
+  version_ = sb.version;
+  PDSIM_TRY_ASSIGN(meta_sm_, sm::MetadataSpaceMap::open(tm_, sb.metadata_sm_root));
+  clean_when_opened_ = (sb.flags & kCleanShutdownFlag) != 0;
+  flags_ = sb.flags & ~kCleanShutdownFlag;
+  mapping_root_ = sb.mapping_root;
+  hint_root_ = sb.hint_root;
+  discard_root_ = sb.discard_root;
+  dirty_root_ = sb.dirty_root;
+  discard_block_size_ = sb.discard_block_size;
+  discard_nr_blocks_ = sb.discard_nr_blocks;
+  data_block_size_ = sb.data_block_size;
+  cache_blocks_ = sb.cache_blocks;
+  policy_ = Policy{sb.policy_name, sb.policy_version, sb.policy_hint_size};
+  stats_ = sb.stats;
+  reset_bitsets();
+  dirty_changed_ = false;
+  dirty_.clear();
+  if (version_ >= 2) {
+    if (dirty_root_ == 0) return Error::corruption("version 2 cache superblock has no dirty bitset root");
+    PDSIM_TRY(load_dirty_bits());
+  }
+  return {};
+}
+
+Status CacheMetadata::clear_clean_shutdown() {
+  PDSIM_TRY_ASSIGN(WriteRef w, bm_.write_lock(kSuperblockLocation, &superblock_validator()));
+  const std::uint32_t on_disk = load_le<std::uint32_t>(w.data().data() + sb::flags);
+  store_le<std::uint32_t>(w.data().data() + sb::flags, on_disk & ~kCleanShutdownFlag);
+  w.release();
+  return bm_.flush();
+}
+
+Status CacheMetadata::load_dirty_bits() {
+  dirty_.assign(cache_blocks_, false);
+  auto info = array::make_info(tm_, btree::plain_value_type(8));
+  return array::walk(info, dirty_root_, [&](std::uint32_t word_index, array::ValueSpan v) -> Result<bool> {
+    const std::uint64_t word = load_le<std::uint64_t>(v.data());
+    for (std::uint32_t i = 0; i < 64; ++i) {
+      const std::uint64_t bit = static_cast<std::uint64_t>(word_index) * 64 + i;
+      if (bit >= cache_blocks_) return true;
+      dirty_[static_cast<std::size_t>(bit)] = ((word >> i) & 1u) != 0;
+    }
+    return true;
+  });
+}
+
+Status CacheMetadata::write_dirty_bitset() {
+  PDSIM_TRY(dirty_bitset_->del(dirty_root_));
+  PDSIM_TRY_ASSIGN(dirty_root_, dirty_bitset_->create_from(cache_blocks_, [&](std::uint32_t bit) -> Result<bool> {
+                     return bit < dirty_.size() && dirty_[bit];
+                   }));
+  dirty_changed_ = false;
+  return {};
+}
+
+// ---- mappings ----
+
+Status CacheMetadata::check_cblock(std::uint32_t cblock) const {
+  if (cblock >= cache_blocks_)
+    return Error::invalid(fmt::format("cache block {} is beyond the cache ({} blocks)", cblock, cache_blocks_));
+  return {};
+}
+
+Result<std::uint64_t> CacheMetadata::get_value(std::uint32_t cblock) {
+  PDSIM_TRY(check_cblock(cblock));
+  auto info = mapping_info();
+  PDSIM_TRY_ASSIGN(auto v, array::get(info, mapping_root_, cblock));
+  if (!v) return Error::corruption(fmt::format("mapping array has no entry for cache block {}", cblock));
+  return load_le<std::uint64_t>(v->data());
+}
+
+Status CacheMetadata::set_value(std::uint32_t cblock, std::uint64_t value) {
+  PDSIM_TRY(check_cblock(cblock));
+  auto info = mapping_info();
+  return array::set(info, mapping_root_, cblock, u64_value(value));
+}
+
+Result<bool> CacheMetadata::stored_dirty(std::uint32_t cblock, std::uint64_t value) {
+  if (version_ == 1) return (value & kMappingDirty) != 0;
+  return cblock < dirty_.size() && dirty_[cblock];
+}
+
+Status CacheMetadata::resize(std::uint32_t new_cache_blocks) {
+  const std::uint32_t old = cache_blocks_;
+  if (new_cache_blocks == old) return {};
+  if (new_cache_blocks < old) {
+    auto info = mapping_info();
+    std::optional<Error> refused;
+    PDSIM_TRY(array::walk(info, mapping_root_, [&](std::uint32_t cblock, array::ValueSpan v) -> Result<bool> {
+      if (cblock < new_cache_blocks) return true;
+      const std::uint64_t value = load_le<std::uint64_t>(v.data());
+      if ((value & kMappingValid) == 0) return true;
+      PDSIM_TRY_ASSIGN(bool dirty, stored_dirty(cblock, value));
+      if (!dirty) return true;
+      refused = Error::invalid(fmt::format("unable to shrink the cache to {} blocks: cache block {} is dirty", new_cache_blocks, cblock));
+      return false;
+    }));
+    if (refused) return std::move(*refused);
+  }
+  auto mi = mapping_info();
+  PDSIM_TRY(array::resize(mi, mapping_root_, old, new_cache_blocks, u64_value(0)));
+  if (version_ >= 2) {
+    PDSIM_TRY(dirty_bitset_->resize(dirty_root_, old, new_cache_blocks, false));
+    dirty_.resize(new_cache_blocks, false);
+    dirty_changed_ = true;  // the bits past the length in the last word are rewritten at commit
+  }
+  if (hint_root_ != 0) {
+    // The kernel leaves the hint array at its old length until the next hint save; keeping it
+    // at cache_blocks makes every commit a complete, checkable image.
+    auto hi = hint_info();
+    btree::Value zero(kHintSize, 0);
+    PDSIM_TRY(array::resize(hi, hint_root_, old, new_cache_blocks, zero));
+  }
+  cache_blocks_ = new_cache_blocks;
+  return {};
+}
+
+Status CacheMetadata::insert_mapping(std::uint32_t cblock, std::uint64_t oblock) {
+  if (oblock > kMaxOriginBlock) return Error::invalid(fmt::format("origin block {} does not fit in 48 bits", oblock));
+  PDSIM_TRY(set_value(cblock, pack_mapping(oblock, kMappingValid)));
+  return set_dirty(cblock, false);
+}
+
+Status CacheMetadata::remove_mapping(std::uint32_t cblock) {
+  PDSIM_TRY(set_value(cblock, 0));
+  return set_dirty(cblock, false);
+}
+
+Result<std::optional<Mapping>> CacheMetadata::lookup(std::uint32_t cblock) {
+  PDSIM_TRY_ASSIGN(std::uint64_t value, get_value(cblock));
+  if ((value & kMappingValid) == 0) return std::optional<Mapping>();
+  PDSIM_TRY_ASSIGN(bool dirty, stored_dirty(cblock, value));
+  return std::optional<Mapping>(Mapping{mapping_oblock(value), dirty});
+}
+
+Status CacheMetadata::set_dirty(std::uint32_t cblock, bool dirty) {
+  PDSIM_TRY(check_cblock(cblock));
+  if (version_ >= 2) {
+    if (dirty_[cblock] != dirty) {
+      dirty_[cblock] = dirty;
+      dirty_changed_ = true;
+    }
+    return {};
+  }
+  PDSIM_TRY_ASSIGN(std::uint64_t value, get_value(cblock));
+  if ((value & kMappingValid) == 0) {
+    if (!dirty) return {};
+    return Error::invalid(fmt::format("cache block {} is not mapped: it cannot be dirty", cblock));
+  }
+  if (((value & kMappingDirty) != 0) == dirty) return {};
+  return set_value(cblock, dirty ? (value | kMappingDirty) : (value & ~kMappingDirty));
+}
+
+Status CacheMetadata::set_dirty_bits(const std::vector<bool>& bits) {
+  if (bits.size() != cache_blocks_)
+    return Error::invalid(fmt::format("{} dirty bits for a cache of {} blocks", bits.size(), cache_blocks_));
+  if (version_ >= 2) {
+    dirty_ = bits;
+    return write_dirty_bitset();
+  }
+  for (std::uint32_t cblock = 0; cblock < cache_blocks_; ++cblock) {
+    PDSIM_TRY_ASSIGN(std::uint64_t value, get_value(cblock));
+    if ((value & kMappingValid) == 0) continue;
+    PDSIM_TRY(set_dirty(cblock, bits[cblock]));
+  }
+  return {};
+}
+
+Status CacheMetadata::replace_mappings(std::uint32_t nr_cache_blocks,
+                                       const std::function<Result<std::optional<Mapping>>(std::uint32_t)>& fn) {
+  auto mi = mapping_info();
+  PDSIM_TRY(array::del(mi, mapping_root_));
+  if (version_ >= 2) dirty_.assign(nr_cache_blocks, false);
+  PDSIM_TRY_ASSIGN(mapping_root_, array::create_from(mi, nr_cache_blocks, [&](std::uint32_t cblock) -> Result<btree::Value> {
+                     PDSIM_TRY_ASSIGN(std::optional<Mapping> m, fn(cblock));
+                     if (!m) return u64_value(0);
+                     if (m->oblock > kMaxOriginBlock)
+                       return Error::invalid(fmt::format("origin block {} does not fit in 48 bits", m->oblock));
+                     std::uint64_t flags = kMappingValid;
+                     if (m->dirty && version_ == 1) flags |= kMappingDirty;
+                     if (m->dirty && version_ >= 2) dirty_[cblock] = true;
+                     return u64_value(pack_mapping(m->oblock, flags));
+                   }));
+  if (hint_root_ != 0) {
+    auto hi = hint_info();
+    PDSIM_TRY(array::resize(hi, hint_root_, cache_blocks_, nr_cache_blocks, btree::Value(kHintSize, 0)));
+  }
+  cache_blocks_ = nr_cache_blocks;
+  if (version_ >= 2) PDSIM_TRY(write_dirty_bitset());
+  return {};
+}
+
+Status CacheMetadata::load_mappings(const Policy& policy, const std::function<Result<bool>(const LoadedMapping&)>& fn) {
+  const bool hints_valid = clean_when_opened_ && hint_root_ != 0 && policy.hint_size != 0 && policy_.name == policy.name &&
+                           policy_.version[0] == policy.version[0] && policy_.hint_size == policy.hint_size;
+  std::vector<std::uint32_t> hints;
+  if (hints_valid) {
+    hints.reserve(cache_blocks_);
+    auto hi = hint_info();
+    PDSIM_TRY(array::walk(hi, hint_root_, [&](std::uint32_t, array::ValueSpan v) -> Result<bool> {
+      hints.push_back(load_le<std::uint32_t>(v.data()));
+      return true;
+    }));
+  }
+  auto mi = mapping_info();
+  return array::walk(mi, mapping_root_, [&](std::uint32_t cblock, array::ValueSpan v) -> Result<bool> {
+    if (cblock >= cache_blocks_) return false;
+    const std::uint64_t value = load_le<std::uint64_t>(v.data());
+    if ((value & kMappingValid) == 0) return true;
+    LoadedMapping m{cblock, mapping_oblock(value), true, std::nullopt};
+    if (clean_when_opened_) {
+      PDSIM_TRY_ASSIGN(m.dirty, stored_dirty(cblock, value));
+    }
+    if (hints_valid && cblock < hints.size()) m.hint = hints[cblock];
+    return fn(m);
+  });
+}
+
+// ---- discards ----
+
+Status CacheMetadata::resize_discard(std::uint64_t discard_block_size, std::uint64_t nr_discard_blocks) {
+  if (nr_discard_blocks > UINT32_MAX)
+    return Error::invalid(fmt::format("{} discard blocks: at most {} are supported", nr_discard_blocks, UINT32_MAX));
+  const auto old_bits = static_cast<std::uint32_t>(discard_nr_blocks_);
+  const auto new_bits = static_cast<std::uint32_t>(nr_discard_blocks);
+  // The kernel resizes without flushing the cached word (a dirty word past the new end then
+  // fails the next flush) and leaves the bits past the length in the last word as they were (a
+  // shrink followed by a grow brings stale bits back). We flush first and keep those bits clear.
+  PDSIM_TRY(discard_bits_->flush(discard_root_));
+  const std::uint32_t keep = std::min(old_bits, new_bits);
+  const std::uint32_t tail_end = std::min(std::max(old_bits, new_bits), (keep + 63) / 64 * 64);
+  for (std::uint32_t bit = keep; bit < tail_end && bit < old_bits; ++bit) PDSIM_TRY(discard_bits_->clear(discard_root_, bit));
+  PDSIM_TRY(discard_bits_->flush(discard_root_));
+  PDSIM_TRY(discard_bits_->resize(discard_root_, old_bits, new_bits, false));
+  discard_block_size_ = discard_block_size;
+  discard_nr_blocks_ = nr_discard_blocks;
+  return {};
+}
+
+Status CacheMetadata::set_discard(std::uint64_t dblock, bool discarded) {
+  if (dblock >= discard_nr_blocks_)
+    return Error::invalid(fmt::format("discard block {} is beyond the discard bitset ({} blocks)", dblock, discard_nr_blocks_));
+  const auto bit = static_cast<std::uint32_t>(dblock);
+  return discarded ? discard_bits_->set(discard_root_, bit) : discard_bits_->clear(discard_root_, bit);
+}
+
+Status CacheMetadata::load_discards(const std::function<Result<bool>(std::uint64_t, bool)>& fn) {
+  if (!clean_when_opened_) {
+    for (std::uint64_t d = 0; d < discard_nr_blocks_; ++d) {
+      PDSIM_TRY_ASSIGN(bool more, fn(d, false));
+      if (!more) return {};
+    }
+    return {};
+  }
+  PDSIM_TRY(discard_bits_->flush(discard_root_));
+  auto info = array::make_info(tm_, btree::plain_value_type(8));
+  return array::walk(info, discard_root_, [&](std::uint32_t word_index, array::ValueSpan v) -> Result<bool> {
+    const std::uint64_t word = load_le<std::uint64_t>(v.data());
+    for (std::uint32_t i = 0; i < 64; ++i) {
+      const std::uint64_t d = static_cast<std::uint64_t>(word_index) * 64 + i;
+      if (d >= discard_nr_blocks_) return false;
+      PDSIM_TRY_ASSIGN(bool more, fn(d, ((word >> i) & 1u) != 0));
+      if (!more) return false;
+    }
+    return true;
+  });
+}
+
+// ---- hints ----
+
+Status CacheMetadata::write_hints(const Policy& policy, const std::function<Result<std::uint32_t>(std::uint32_t)>& hint) {
+  if (policy.name.empty() || policy.name.size() >= kPolicyNameSize)
+    return Error::invalid(fmt::format("policy name '{}' must have 1 to {} characters", policy.name, kPolicyNameSize - 1));
+  if (policy.hint_size != 0 && policy.hint_size != kHintSize)
+    return Error::invalid(fmt::format("hint size {} is not supported (only {})", policy.hint_size, kHintSize));
+  policy_.name = policy.name;
+  policy_.version = policy.version;
+  if (policy.hint_size == 0) return {};
+  policy_.hint_size = policy.hint_size;
+  auto hi = hint_info();
+  if (hint_root_ != 0) PDSIM_TRY(array::del(hi, hint_root_));
+  hint_root_ = 0;
+  PDSIM_TRY_ASSIGN(hint_root_, array::create_from(hi, cache_blocks_, [&](std::uint32_t cblock) -> Result<btree::Value> {
+                     PDSIM_TRY_ASSIGN(std::uint32_t h, hint(cblock));
+                     btree::Value v(kHintSize);
+                     store_le<std::uint32_t>(v.data(), h);
+                     return v;
+                   }));
+  return {};
+}
+
+// ---- transactions ----
+
+Status CacheMetadata::commit(bool clean_shutdown) {
+  PDSIM_TRY(discard_bits_->flush(discard_root_));
+  if (version_ >= 2 && dirty_changed_) PDSIM_TRY(write_dirty_bitset());
+  PDSIM_TRY(tm_.pre_commit());
+  PDSIM_TRY_ASSIGN(SpaceMapRoot meta_root, meta_sm_->copy_root());
+  PDSIM_TRY_ASSIGN(WriteRef w, bm_.write_lock(kSuperblockLocation, &superblock_validator()));
+  Superblock sb = Superblock::unpack(w.data().data());
+  sb.flags = clean_shutdown ? (flags_ | kCleanShutdownFlag) : (flags_ & ~kCleanShutdownFlag);
+  sb.version = version_;
+  sb.policy_name = policy_.name;
+  sb.policy_version = policy_.version;
+  sb.policy_hint_size = policy_.hint_size;
+  sb.metadata_sm_root = meta_root;
+  sb.mapping_root = mapping_root_;
+  sb.hint_root = hint_root_;
+  sb.discard_root = discard_root_;
+  sb.discard_block_size = discard_block_size_;
+  sb.discard_nr_blocks = discard_nr_blocks_;
+  sb.data_block_size = data_block_size_;
+  sb.cache_blocks = cache_blocks_;
+  sb.stats = stats_;
+  sb.dirty_root = dirty_root_;
+  sb.pack(w.data().data());
+  return tm_.commit(std::move(w));
+}
+
+Status CacheMetadata::abort() {
+  tm_.abort();
+  // Make the device durable before reading the superblock back: after a commit whose final flush
+  // failed, the new superblock may sit in the device's volatile cache, and carrying on from it
+  // while the disk still holds the old one would let the next transaction reuse blocks the
+  // durable superblock references. If this flush fails, nothing is known and the caller stops.
+  PDSIM_TRY(dev_.flush());
+  return read_superblock_and_space_map();
+}
+
+Status CacheMetadata::set_needs_check() {
+  flags_ |= kNeedsCheckFlag;
+  PDSIM_TRY_ASSIGN(WriteRef w, bm_.write_lock(kSuperblockLocation, &superblock_validator()));
+  store_le<std::uint32_t>(w.data().data() + sb::flags, flags_);
+  return {};
+}
+
+}  // namespace pdsim::cache
