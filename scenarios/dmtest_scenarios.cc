@@ -2,6 +2,9 @@
 // what each test does and asserts, reduced to metadata operations on a PoolHarness.
 #include <fmt/format.h>
 
+#include <sstream>
+
+#include "core/thin/thin_dump.h"
 #include "scenarios/pool_harness.h"
 #include "scenarios/thin_scenarios.h"
 #include "sim/rng.h"
@@ -211,6 +214,51 @@ SeedOutcome out_of_data_space_resize(std::uint64_t seed, const RunOptions& opts,
   return h.outcome("out of data space at 512 blocks, resized to 2048, filled");
 }
 
+// §4.1: metadata left behind by a crash during metadata exhaustion comes up: random snapshots,
+// deletes, provisioning and breaking of sharing until metadata runs out, then the power fails.
+SeedOutcome recover_after_crash(std::uint64_t seed, const RunOptions& opts, std::ostream&) {
+  PoolHarness h("recover_after_crash", seed, {.metadata_blocks = 96, .device_blocks = 2048, .data_blocks = 100000}, opts);
+  if (!h.start()) return h.outcome("recover_after_crash");
+  if (Status s = h.create_thin(0); !s) h.fail(s.error().to_string());
+  sim::Rng rng(seed * 977 + 3);
+  std::vector<std::uint64_t> ids{0};
+  std::uint64_t next_id = 1, ops = 0;
+  for (; ops < 60000 && h.mode() == PoolMode::write && !h.failed(); ++ops) {
+    const auto dice = rng.below(100);
+    const std::uint64_t id = ids[rng.below(ids.size())];
+    if (dice < 2 && ids.size() < 8) {
+      if (h.snapshot(next_id, id)) ids.push_back(next_id);
+      ++next_id;
+    } else if (dice < 3 && ids.size() > 1) {
+      const std::size_t k = rng.below(ids.size());
+      if (h.delete_thin(ids[k])) ids.erase(ids.begin() + static_cast<long>(k));
+    } else {
+      (void)h.write(id, rng.below(20000));  // provisions, or breaks sharing with a snapshot
+    }
+    if (ops % 50 == 49) (void)h.commit();
+  }
+  if (h.mode() == PoolMode::write) h.fail(fmt::format("metadata never ran out in {} operations", ops));
+  const sim::PowerCutPolicy policy = sim::kSectorAtomicPowerCutPolicies[rng.below(sim::kSectorAtomicPowerCutPolicies.size())];
+  h.power_cut(policy);  // "crash the machine now": reopen, compare with the last commit, check
+  // thin_dump must succeed on what the crash left.
+  {
+    sim::ImageDevice image(h.disk().current());
+    std::ostringstream xml;
+    if (Status s = thin::dump_xml(image, {}, xml); !s) h.fail(fmt::format("dump after the crash: {}", s.error().to_string()));
+  }
+  if (!h.failed()) {
+    if (h.needs_check()) h.repair();
+    thin::PoolTable t = h.table();
+    t.metadata_blocks = 2048;
+    if (Status s = h.reload(t); !s) h.fail(fmt::format("grow metadata after the crash: {}", s.error().to_string()));
+    expect_mode(h, h.mode() == PoolMode::write, "after the crash and a metadata grow the pool must be rw");
+    if (Status s = h.write(ids.front(), 30000); !s) h.fail(fmt::format("provisioning after recovery: {}", s.error().to_string()));
+    h.teardown_and_reopen("the recovered pool");
+  }
+  return h.outcome(fmt::format("metadata full after {} operations, {} thins, power cut ({})", ops, ids.size(),
+                               sim::to_string(policy)));
+}
+
 }  // namespace
 
 std::vector<Scenario> dmtest_scenarios() {
@@ -243,6 +291,10 @@ std::vector<Scenario> dmtest_scenarios() {
        ro(RoCase::remove, "cant_delete_thins"), {}, {}},
       {"can_read_unprovisioned_regions", "dmtest ReadOnlyTests: reads of holes return zeros (unmapped) in a read-only "
        "pool.", {}, {}, ro(RoCase::read_holes, "can_read_unprovisioned_regions"), {}, {}},
+      {"recover_after_crash", "dmtest MetadataExhaustionTests#recover_after_crash: random snapshots, deletes, "
+       "provisioning and breaking of sharing until a 96-block metadata device is full, then a power cut under a seeded "
+       "policy; the image is the last commit, checks clean, dumps, and after a metadata grow the pool is rw again.",
+       {}, {}, &recover_after_crash, {}, {}},
       {"out_of_data_space_resize", "dmtest PoolResizeWhenOutOfSpaceTests: a 512-block pool fills, goes "
        "out_of_data_space (reads of mapped blocks still work), is resized to 2048 and returns to write mode; the rest "
        "provisions.", {}, {}, &out_of_data_space_resize, {}, {}},

@@ -69,6 +69,14 @@ PoolHarness::PoolHarness(std::string scenario, std::uint64_t seed, HarnessConfig
   oracle_.set_visible_blocks(cfg.metadata_blocks);
 }
 
+bool PoolHarness::detected(const Error& e) {
+  if (!cfg_.corruption_faults) return false;
+  if (e.kind() != ErrorKind::corruption && e.kind() != ErrorKind::io) return false;
+  ++detected_;
+  stopped_ = true;
+  return true;
+}
+
 void PoolHarness::fail(std::string what) {
   if (failures_.size() < 8) failures_.push_back(fmt::format("seed {}: {}", seed_, what));
 }
@@ -138,7 +146,10 @@ void PoolHarness::expect_rolled_back(const PoolState& attempted) {
   disk_.set_plan({});
   auto state = read_pool_state(pool_->metadata());
   disk_.set_plan(plan);
-  if (!state) return fail(fmt::format("reading the pool after an abort: {}", state.error().to_string()));
+  if (!state) {
+    if (detected(state.error())) return;
+    return fail(fmt::format("reading the pool after an abort: {}", state.error().to_string()));
+  }
   if (*state == committed_) {
     if (!(attempted == committed_)) in_flight_ = attempted;  // its superblock may still land
   } else if (*state == attempted) {
@@ -266,10 +277,19 @@ void PoolHarness::reopen_and_verify(const char* why, const std::optional<PoolSta
   disk_.set_plan({});
   pool_.reset();
   auto md = thin::PoolMetadata::open(oracle_, 128);
-  if (!md) return fail(fmt::format("reopen after {}: {}", why, md.error().to_string()));
-  if (Status s = oracle_.restart(); !s) fail(fmt::format("oracle after {}: {}", why, s.error().to_string()));
+  if (!md) {
+    if (detected(md.error())) return;
+    return fail(fmt::format("reopen after {}: {}", why, md.error().to_string()));
+  }
+  if (Status s = oracle_.restart(); !s) {
+    if (detected(s.error())) return;
+    fail(fmt::format("oracle after {}: {}", why, s.error().to_string()));
+  }
   auto state = read_pool_state(**md);
-  if (!state) return fail(fmt::format("reading the pool after {}: {}", why, state.error().to_string()));
+  if (!state) {
+    if (detected(state.error())) return;
+    return fail(fmt::format("reading the pool after {}: {}", why, state.error().to_string()));
+  }
   if (*state == committed_) {
     // the last committed transaction, exactly
   } else if (attempted && *state == *attempted) {
@@ -303,6 +323,11 @@ void PoolHarness::check_image(const char* when) {
     }
     ++serious;
     all += "; " + check::to_string(p);
+  }
+  if ((serious > 0 || rep->problems_dropped > 0) && cfg_.corruption_faults) {
+    ++detected_;
+    stopped_ = true;
+    return;
   }
   if (serious > 0 || rep->problems_dropped > 0)
     return fail(fmt::format("checker after {}: {} problems{}", when, serious + rep->problems_dropped, all));
@@ -349,10 +374,11 @@ void PoolHarness::repair() {
 
 std::string PoolHarness::counters() const {
   return fmt::format("{} ops, {} errors, {} power cuts, {} reopens, {} repairs, {} clean checks, {} thin_check, {} "
-                     "superblocks ordered, {} mappings committed{}",
+                     "superblocks ordered, {} mappings committed, {} faults fired{}{}",
                      ops_, errors_, power_cuts_, reopens_, repairs_, checks_, thin_checks_, oracle_.superblocks_checked(),
-                     committed_.mappings(),
-                     tolerated_leaks_ ? fmt::format(", {} data-block leaks of the out-of-metadata commit", tolerated_leaks_) : "");
+                     committed_.mappings(), disk_.counters().faults_fired(),
+                     tolerated_leaks_ ? fmt::format(", {} data-block leaks of the out-of-metadata commit", tolerated_leaks_) : "",
+                     detected_ ? fmt::format(", corruption detected ({})", detected_) : "");
 }
 
 SeedOutcome PoolHarness::outcome(std::string summary) {

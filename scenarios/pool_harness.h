@@ -38,6 +38,11 @@ struct HarnessConfig {
   BlockNr device_blocks = 0;       // the simulated disk (0: metadata_blocks); larger to grow into
   BlockNr data_blocks = 4096;
   bool error_if_no_space = true;
+  // Faults that corrupt what is stored (bit flips, misdirected writes): committed metadata may be
+  // destroyed, which no engine can roll back. The rule then is only that corruption is detected
+  // (a validator error, a checker problem) and never returned as data: the first detection ends
+  // the run (stopped()), a wrong answer still fails it.
+  bool corruption_faults = false;
 };
 
 class PoolHarness {
@@ -70,6 +75,8 @@ class PoolHarness {
 
   void fail(std::string what);
   [[nodiscard]] bool failed() const { return !failures_.empty(); }
+  // Corruption was detected (corruption_faults runs only): nothing more to check.
+  [[nodiscard]] bool stopped() const { return stopped_; }
   [[nodiscard]] SeedOutcome outcome(std::string summary);
 
   sim::SimDisk& disk() { return disk_; }
@@ -108,6 +115,10 @@ class PoolHarness {
   std::optional<PoolState> in_flight_;  // a commit that failed after its superblock may be durable
   std::vector<std::string> failures_;
   bool saw_oom_ = false;
+  bool stopped_ = false;
+  std::uint64_t detected_ = 0;
+  // In a corruption_faults run: records a detected corruption and stops; false otherwise.
+  bool detected(const Error& e);
   std::uint64_t tolerated_leaks_ = 0;
   std::uint64_t ops_ = 0, reopens_ = 0, repairs_ = 0, checks_ = 0, thin_checks_ = 0, errors_ = 0, power_cuts_ = 0;
 };
