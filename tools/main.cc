@@ -179,7 +179,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", kVersion);
 
-  auto* list = app.add_subcommand("list", "List the suites");
+  auto* list = app.add_subcommand("list", "List the suites, the scenarios and the seed-bug switches");
 
   RunArgs run_args;
   auto* run = app.add_subcommand("run", "Run a suite or one scenario over a range of seeds, or replay one seed");
