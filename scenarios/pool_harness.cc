@@ -136,6 +136,9 @@ Status PoolHarness::apply(Fn&& fn, std::optional<PoolState> after, bool commits_
 
 void PoolHarness::expect_rolled_back(const PoolState& attempted) {
   oracle_.transaction_aborted();
+  // dm-thin's answer to a failed metadata operation: abort, NEEDS_CHECK, read-only (or FAIL).
+  if (pool_->mode() == thin::PoolMode::read_only && !pool_->metadata().needs_check())
+    fail("a failed metadata operation left the pool read-only without needs_check");
   if (pool_->mode() == thin::PoolMode::fail) {
     // Nothing can be read in core; the durable image is checked at the next reopen.
     if (!(attempted == committed_)) in_flight_ = attempted;
