@@ -1,5 +1,6 @@
 #include "scenarios/suite.h"
 
+#include "scenarios/cache_scenarios.h"
 #include "scenarios/crash_explorer.h"
 #include "scenarios/engine_rollback.h"
 #include "scenarios/seeds/seeds.h"
@@ -32,7 +33,9 @@ const std::vector<Scenario>& all_scenarios() {
     v.push_back(crash_explorer_scenario());
     for (auto& s : dmtest_scenarios()) v.push_back(std::move(s));
     for (auto& s : thin_random_scenarios()) v.push_back(std::move(s));
+    v.push_back(cache_crash_scenario());
     for (auto& s : seed_scenarios()) v.push_back(std::move(s));
+    for (auto& s : cache_regression_scenarios()) v.push_back(std::move(s));
     return v;
   }();
   return scenarios;
@@ -43,10 +46,10 @@ const std::vector<Suite>& all_suites() {
     std::vector<Suite> v;
     v.push_back({"default",
                  "What the main job runs: the simulator self-test, the raw engine rollback workload, the crash "
-                 "explorer, the dmtest re-creations and the thin storms under faults.",
+                 "explorer, the dmtest re-creations, the thin storms under faults and the cache metadata under faults.",
                  {"sim_selftest", "engine_rollback", "crash_explorer", "resize_with_io", "thin_remove_works_after_resize",
                   "commit_failure_sets_needs_check", "cant_provision_new_blocks", "out_of_data_space_resize",
-                  "snapshot_storm", "thin_faults", "thin_corruption"}});
+                  "snapshot_storm", "thin_faults", "thin_corruption", "cache_crash"}});
     v.push_back({"sim", "The simulator self-test.", {"sim_selftest"}});
     v.push_back({"engine", "The raw engine rollback workload.", {"engine_rollback"}});
     v.push_back({"crash", "The crash explorer.", {"crash_explorer"}});
@@ -58,11 +61,22 @@ const std::vector<Suite>& all_suites() {
                    n.push_back("crash_explorer");
                    return n;
                  }()});
+    v.push_back({"cache", "The dm-cache metadata scenarios: crashes and I/O errors, and the cache regressions of seed bugs (i) and (j).",
+                 [] {
+                   std::vector<std::string> n{"cache_crash"};
+                   for (auto& s : names_of(cache_regression_scenarios())) n.push_back(s);
+                   return n;
+                 }()});
     v.push_back({"swarm", "Swarm runs: each seed draws its own operation mix and faults.", {"thin_swarm"}});
     v.push_back({"seeds",
-                 "The ten seed-bug regressions. `pdsim run seeds` prints the bug report: each caught with its switch "
-                 "on, clean with it off, and which other scenarios see it.",
-                 names_of(seed_scenarios())});
+                 "The ten seed-bug regressions, then the cache regressions of (i) and (j). `pdsim run seeds` prints the "
+                 "bug report: each caught with its switch on (by its first regression), clean with it off, and which "
+                 "other scenarios see it.",
+                 [] {
+                   auto n = names_of(seed_scenarios());
+                   for (auto& s : names_of(cache_regression_scenarios())) n.push_back(s);
+                   return n;
+                 }()});
     v.push_back({"all", "Every scenario.", names_of(all_scenarios())});
     return v;
   }();

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "core/common/marks.h"
 #include "core/sm/sm_format.h"
 
 namespace pdsim::cache {
@@ -157,6 +158,7 @@ Status CacheMetadata::load_dirty_bits() {
 }
 
 Status CacheMetadata::write_dirty_bitset() {
+  PDSIM_MARK("cache.dirty_bitset_rewrite");
   PDSIM_TRY(dirty_bitset_->del(dirty_root_));
   PDSIM_TRY_ASSIGN(dirty_root_, dirty_bitset_->create_from(cache_blocks_, [&](std::uint32_t bit) -> Result<bool> {
                      return bit < dirty_.size() && dirty_[bit];
@@ -196,6 +198,7 @@ Status CacheMetadata::resize(std::uint32_t new_cache_blocks) {
   const std::uint32_t old = cache_blocks_;
   if (new_cache_blocks == old) return {};
   if (new_cache_blocks < old) {
+    PDSIM_MARK("cache.resize_shrink");
     auto info = mapping_info();
     std::optional<Error> refused;
     PDSIM_TRY(array::walk(info, mapping_root_, [&](std::uint32_t cblock, array::ValueSpan v) -> Result<bool> {
@@ -204,11 +207,13 @@ Status CacheMetadata::resize(std::uint32_t new_cache_blocks) {
       if ((value & kMappingValid) == 0) return true;
       PDSIM_TRY_ASSIGN(bool dirty, stored_dirty(cblock, value));
       if (!dirty) return true;
+      PDSIM_MARK("cache.shrink_refused");
       refused = Error::invalid(fmt::format("unable to shrink the cache to {} blocks: cache block {} is dirty", new_cache_blocks, cblock));
       return false;
     }));
     if (refused) return std::move(*refused);
   }
+  if (new_cache_blocks > old) PDSIM_MARK("cache.resize_grow");
   auto mi = mapping_info();
   PDSIM_TRY(array::resize(mi, mapping_root_, old, new_cache_blocks, u64_value(0)));
   if (version_ >= 2) {
@@ -430,6 +435,7 @@ Status CacheMetadata::commit(bool clean_shutdown) {
 }
 
 Status CacheMetadata::abort() {
+  PDSIM_MARK("cache.abort");
   tm_.abort();
   // Make the device durable before reading the superblock back: after a commit whose final flush
   // failed, the new superblock may sit in the device's volatile cache, and carrying on from it

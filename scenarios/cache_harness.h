@@ -1,0 +1,110 @@
+// CacheHarness: dm-cache metadata (core/cache) on a SimDisk, with a model of what each
+// transaction committed, and the checks every cache scenario shares — the analogue of
+// PoolHarness for dm-cache:
+//   - after an injected I/O error: abort, and the durable metadata is exactly the last commit,
+//     or exactly the commit in flight when its superblock became durable — never a mix;
+//   - after a power cut (any sector-atomic policy): reopen, and the same rule; the clean-shutdown
+//     flag found at open is the one the surviving commit wrote;
+//   - after every commit and every recovery: the independent cache checker is clean;
+//   - after every grow of the cache: every mapping of the model reads back unchanged;
+//   - an engine call that fails while the disk injected no fault fails the run (an engine bug,
+//     not a fault to roll back).
+//
+// It runs steps, one text line each (so that failing runs shrink and replay from a file):
+//   resize N | insert C O | remove C | dirty C 0|1 | discards N | discard D 0|1 |
+//   hints SEED NAME | stats A B | commit CLEAN(0|1) | cut POLICY | plan FAULT-PLAN-LINE
+// A step that does not apply to the current state (a block beyond the cache, an unmapped block,
+// an origin block mapped elsewhere) is skipped, so that any sublist of steps still runs.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "core/cache/cache_metadata.h"
+#include "scenarios/scenario.h"
+#include "sim/sim_disk.h"
+
+namespace pdsim::scenarios {
+
+// What the cache metadata should hold: what the engine was told, as of one transaction.
+struct CacheState {
+  std::uint32_t version = 1;
+  std::uint32_t cache_blocks = 0;
+  std::map<std::uint32_t, cache::Mapping> mappings;
+  std::string policy;
+  bool hint_array = false;
+  std::vector<std::uint32_t> hints;  // cache_blocks entries when hint_array
+  std::uint64_t discard_block_size = 0;
+  std::vector<bool> discards;
+  cache::Stats stats;  // stats.write_hits is the transaction number (set by the harness)
+  bool clean = false;  // CLEAN_SHUTDOWN in this transaction's superblock (not part of the dump)
+
+  // As `pdsim cache-dump --discards` prints it.
+  [[nodiscard]] std::string xml() const;
+};
+
+// The hint the scenarios store for cblock under a `hints SEED NAME` step.
+[[nodiscard]] constexpr std::uint32_t cache_hint(std::uint32_t seed, std::uint32_t cblock) noexcept {
+  return seed ^ (cblock * 2654435761u);
+}
+
+inline constexpr std::uint32_t kCacheBlockSize = 128;      // sectors
+inline constexpr std::uint32_t kCacheMappingsPerBlock = 509;  // u64 mapping entries per array block
+inline constexpr std::uint64_t kCacheDiscardBlockSize = 256;
+
+class CacheHarness {
+ public:
+  CacheHarness(std::string scenario, std::uint64_t seed, std::uint32_t version, const RunOptions& opts,
+               std::ostream& trace);
+
+  // Formats the metadata (faults off). False (and a failure recorded) if that failed.
+  [[nodiscard]] bool start();
+  // Runs one step (number `i` of the list, for messages).
+  void step(std::size_t i, const std::string& text);
+  // The end of a run: faults off, power cut that keeps nothing pending, reopen and verify.
+  void finish();
+
+  void fail(std::string what);
+  [[nodiscard]] bool failed() const { return !failures_.empty(); }
+  [[nodiscard]] SeedOutcome outcome();
+
+ private:
+  // Runs one engine call that moves the model from current_ to `next` when it succeeds.
+  template <typename Fn>
+  void apply(const std::string& what, Fn&& fn);
+  void resize(const std::string& what, std::uint32_t n);
+  void commit(const std::string& what, bool clean);
+  void power_cut(sim::PowerCutPolicy policy);
+  // After an injected error: abort and check the durable metadata (attempted: a commit in flight).
+  void recover(const std::optional<CacheState>& attempted);
+  // The durable metadata against committed_ (or `attempted`, if its superblock is durable), and
+  // the checker. Moves committed_ to what was found.
+  void expect_durable(const std::optional<CacheState>& attempted, const char* when);
+  // After a grow: every mapping of the model reads back the same through the engine.
+  void verify_mappings_after_grow(const std::string& what, std::uint32_t old_blocks);
+  // An engine error while no fault fired.
+  void unexpected(const std::string& what, const Error& e);
+
+  std::string scenario_;
+  std::uint64_t seed_;
+  RunOptions opts_;
+  std::ostream& trace_;
+  sim::SimDisk disk_;
+  std::unique_ptr<cache::CacheMetadata> md_;
+  CacheState committed_, current_;
+  std::optional<CacheState> previous_;  // after a commit in flight was found durable: the one before
+  std::vector<std::string> failures_;
+  std::uint64_t ops_ = 0, skipped_ = 0, commits_ = 0, errors_ = 0, cuts_ = 0, in_flight_ = 0, checks_ = 0,
+                grows_ = 0, refused_ = 0;
+};
+
+// Runs `steps` on a fresh cache of the given version and finishes (the replay of every cache scenario).
+[[nodiscard]] SeedOutcome run_cache_steps(const std::string& scenario, std::uint64_t seed, std::uint32_t version,
+                                          const Steps& steps, const RunOptions& opts, std::ostream& trace);
+
+}  // namespace pdsim::scenarios
