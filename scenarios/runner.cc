@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -16,6 +17,14 @@
 
 namespace pdsim::scenarios {
 namespace {
+
+// One failed run, for the JSON report.
+struct FailureRecord {
+  std::string scenario;
+  std::uint64_t seed = 0;
+  std::string reproduce;
+  std::string message;
+};
 
 struct ScenarioTotals {
   std::uint64_t runs = 0, failed = 0, operations = 0, crash_states = 0, thin_checks = 0;
@@ -123,6 +132,7 @@ int run(const RunRequest& req, std::ostream& out, std::ostream& err) {
   const bool tty = req.progress && ::isatty(STDERR_FILENO) != 0;
   std::vector<ScenarioTotals> totals(targets.size());
   std::ostringstream json_failures;
+  std::vector<FailureRecord> failure_records;
   std::uint64_t failed_runs = 0, done = 0;
   const std::uint64_t planned = targets.size() * req.runs;
   for (std::size_t t = 0; t < targets.size(); ++t) {
@@ -160,7 +170,9 @@ int run(const RunRequest& req, std::ostream& out, std::ostream& err) {
       ++failed_runs;
       tot.failed_seeds.push_back(seed);
       for (const auto& f : o.failures) out << fmt::format("  failure: {}\n", f);
-      out << fmt::format("  reproduce: ./pdsim run {} --seed {}{}\n", sc.name, seed, bug_flags(req.bugs));
+      const std::string reproduce = fmt::format("./pdsim run {} --seed {}{}", sc.name, seed, bug_flags(req.bugs));
+      out << fmt::format("  reproduce: {}\n", reproduce);
+      failure_records.push_back({sc.name, seed, reproduce, o.failures.empty() ? o.summary : o.failures.front()});
       if (sc.generate && sc.replay && req.shrink && req.replay.empty()) {
         const Steps steps = sc.generate(seed);
         ScopedBugs on(req.bugs);
@@ -168,9 +180,15 @@ int run(const RunRequest& req, std::ostream& out, std::ostream& err) {
         const Steps small = shrink_steps(steps, [&](const Steps& s) { return !sc.replay(seed, s, RunOptions{.thin_check = ThinCheck::never}, sink).passed; });
         const std::string file = fmt::format("{}{}-seed{}.steps",
                                              req.opts.save_images_dir.empty() ? "" : req.opts.save_images_dir + "/", sc.name, seed);
+        if (!req.opts.save_images_dir.empty()) {
+          std::error_code ec;  // like the harness's images: --save-images DIR need not exist yet
+          std::filesystem::create_directories(req.opts.save_images_dir, ec);
+        }
         std::ofstream f(file, std::ios::trunc);
         f << fmt::format("# {} seed {}{}: shrunk from {} to {} steps\n", sc.name, seed, bug_flags(req.bugs), steps.size(), small.size());
         for (const auto& s : small) f << s << "\n";
+        f.close();
+        if (!f) err << fmt::format("pdsim run: cannot write '{}'\n", file);
         out << fmt::format("  shrunk: {} -> {} steps:\n", steps.size(), small.size());
         for (const auto& s : small) out << fmt::format("    {}\n", s);
         out << fmt::format("  replay: ./pdsim run {} --seed {}{} --replay {}\n", sc.name, seed, bug_flags(req.bugs), file);
@@ -222,7 +240,27 @@ int run(const RunRequest& req, std::ostream& out, std::ostream& err) {
       err << fmt::format("pdsim run: cannot write '{}'\n", req.json);
       return 2;
     }
-    j << fmt::format("{{\"target\":\"{}\",\"first_seed\":{},\"runs\":{},\"bugs\":[", json_escape(suite_name), req.first_seed, req.runs);
+    // Totals first (what the issue asks of every report, and what merging shard files sums), then
+    // one object per scenario.
+    std::uint64_t runs_done = 0, crash_states = 0;
+    for (const auto& t : totals) {
+      runs_done += t.runs;
+      crash_states += t.crash_states;
+    }
+    j << fmt::format("{{\"target\":\"{}\",\"first_seed\":{},\"seeds_per_scenario\":{},\"runs\":{},\"failed\":{},"
+                     "\"crash_states_checked\":{},\"failures\":[",
+                     json_escape(suite_name), req.first_seed, req.runs, runs_done, failed_runs, crash_states);
+    for (std::size_t i = 0; i < failure_records.size(); ++i) {
+      const FailureRecord& f = failure_records[i];
+      j << fmt::format("{}{{\"scenario\":\"{}\",\"seed\":{},\"reproduce\":\"{}\",\"message\":\"{}\"}}", i ? "," : "",
+                       json_escape(f.scenario), f.seed, json_escape(f.reproduce), json_escape(f.message));
+    }
+    j << "],\"marks\":{";
+    for (bool first = true; const auto& [m, c] : all_marks) {
+      j << fmt::format("{}\"{}\":{}", first ? "" : ",", json_escape(m), c);
+      first = false;
+    }
+    j << "},\"bugs\":[";
     for (std::size_t i = 0; i < req.bugs.size(); ++i) j << (i ? "," : "") << '"' << bug_info(req.bugs[i]).name << '"';
     j << "],\"scenarios\":[";
     for (std::size_t t = 0; t < targets.size(); ++t) {

@@ -1,0 +1,117 @@
+// `pdsim list` and `pdsim run` as a user runs them: what list shows, exit codes, a seed-bug run
+// that prints a shrunk trace and a replay command that reproduces it, and the same output from
+// two processes. The seed-bug report (`pdsim run seeds --json`, ~10 s) is in
+// seeds_report_cli_test.cc, label soak.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/common/seed_bugs.h"
+#include "scenarios/suite.h"
+#include "tests/test_util.h"
+
+#ifndef PDSIM_BINARY
+#error "PDSIM_BINARY must name the pdsim program"
+#endif
+
+namespace pdsim {
+namespace {
+
+struct Cmd {
+  int rc;
+  std::string out;
+  std::string err;
+};
+
+// Runs `pdsim ARGS` with `dir` as the working directory (shrunk steps files land there).
+Cmd pdsim(testing::TempDir& dir, const std::string& args) {
+  const std::string err_file = dir.file("stderr.txt");
+  auto r = testing::run_command(fmt::format("cd '{}' && {} {}", dir.file(""), PDSIM_BINARY, args), err_file);
+  std::ifstream e(err_file);
+  return Cmd{r.rc, std::move(r.out), std::string(std::istreambuf_iterator<char>(e), {})};
+}
+
+bool has(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
+
+TEST(RunnerCli, ListShowsSuitesScenariosAndSeedBugSwitches) {
+  testing::TempDir dir;
+  Cmd r = pdsim(dir, "list");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  ASSERT_TRUE(has(r.out, "suites:\n")) << r.out;
+  ASSERT_TRUE(has(r.out, "\nscenarios:\n")) << r.out;
+  ASSERT_TRUE(has(r.out, "\nseed-bug switches")) << r.out;
+  const std::string suites = r.out.substr(0, r.out.find("\nscenarios:\n"));
+  const std::string scenarios = r.out.substr(r.out.find("\nscenarios:\n"), r.out.find("\nseed-bug switches") - r.out.find("\nscenarios:\n"));
+  const std::string bugs = r.out.substr(r.out.find("\nseed-bug switches"));
+  for (const auto& s : scenarios::all_suites()) {
+    EXPECT_TRUE(has(suites, fmt::format("  {:<10} {}\n", s.name, s.description))) << s.name;
+  }
+  for (const auto& s : scenarios::all_scenarios()) {
+    EXPECT_TRUE(has(scenarios, "\n  " + s.name + (s.generate ? "  (steps: shrinks and replays)\n" : "\n"))) << s.name;
+    EXPECT_TRUE(has(scenarios, "      " + s.description + "\n")) << s.name;
+  }
+  for (const auto& b : all_bugs()) {
+    EXPECT_TRUE(has(bugs, std::string(b.name))) << b.name;
+    EXPECT_TRUE(has(bugs, std::string(b.commit))) << b.name;
+  }
+  EXPECT_TRUE(has(scenarios, "thin_swarm  (steps: shrinks and replays)")) << scenarios;
+}
+
+TEST(RunnerCli, UsageErrorsExitTwo) {
+  testing::TempDir dir;
+  for (const char* args : {"run no_such_suite", "run sim_selftest --shard 2/2", "run sim_selftest --shard 1", "run sim_selftest --shard 1/2x",
+                           "run sim_selftest --bug no_such_bug", "run sim_selftest --thin-check often", "run",
+                           "run sim_selftest --seed 1 --runs 3", "run default --replay x.steps"}) {
+    Cmd r = pdsim(dir, args);
+    EXPECT_EQ(r.rc, 2) << args << "\n" << r.out << r.err;
+    EXPECT_FALSE(r.err.empty()) << args;
+    EXPECT_FALSE(has(r.out, " seed 1: ")) << args << " ran a seed:\n" << r.out;
+  }
+}
+
+TEST(RunnerCli, SeedBugRunPrintsAShrunkTraceAndAReplayThatReproduces) {
+  testing::TempDir dir;
+  Cmd r = pdsim(dir, "run seed_j_array_grow_overwrites_tail_entries_lost --seed 1 --bug j");
+  ASSERT_EQ(r.rc, 1) << r.out << r.err;
+  EXPECT_TRUE(has(r.out, "seed_j_array_grow_overwrites_tail_entries_lost seed 1: FAILED")) << r.out;
+  EXPECT_TRUE(has(r.out, "  reproduce: ./pdsim run seed_j_array_grow_overwrites_tail_entries_lost --seed 1 --bug "
+                         "seed.j_array_grow_overwrites_tail\n"))
+      << r.out;
+  EXPECT_TRUE(has(r.out, "  shrunk: ")) << r.out;
+  const auto at = r.out.find("  replay: ./pdsim ");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  const auto begin = at + std::string("  replay: ./pdsim ").size();
+  const std::string replay_args = r.out.substr(begin, r.out.find('\n', begin) - begin);
+  EXPECT_TRUE(has(replay_args, " --replay ")) << replay_args;
+
+  // The printed command, run as printed (from the same directory), fails again...
+  Cmd again = pdsim(dir, replay_args);
+  EXPECT_EQ(again.rc, 1) << replay_args << "\n" << again.out << again.err;
+  EXPECT_TRUE(has(again.out, "seed 1: FAILED")) << again.out;
+  // ... and without the switch the same steps pass: the trace is about the bug.
+  std::string off = replay_args;
+  off.erase(off.find(" --bug seed.j_array_grow_overwrites_tail"), std::string(" --bug seed.j_array_grow_overwrites_tail").size());
+  Cmd clean = pdsim(dir, off);
+  EXPECT_EQ(clean.rc, 0) << off << "\n" << clean.out << clean.err;
+}
+
+TEST(RunnerCli, TwoProcessesPrintTheSameOutputAndJson) {
+  testing::TempDir dir;
+  for (const char* target : {"thin_swarm", "engine_rollback"}) {
+    Cmd a = pdsim(dir, fmt::format("run {} --first-seed 5 --runs 2 --thin-check never --json a.json", target));
+    Cmd b = pdsim(dir, fmt::format("run {} --first-seed 5 --runs 2 --thin-check never --json b.json", target));
+    ASSERT_EQ(a.rc, 0) << a.out << a.err;
+    EXPECT_EQ(a.out, b.out) << target;  // neither has crash states, so no states/s timing
+    std::ifstream ja(dir.file("a.json")), jb(dir.file("b.json"));
+    const std::string sa((std::istreambuf_iterator<char>(ja)), {}), sb((std::istreambuf_iterator<char>(jb)), {});
+    EXPECT_FALSE(sa.empty());
+    EXPECT_EQ(sa, sb) << target;
+  }
+}
+
+}  // namespace
+}  // namespace pdsim
