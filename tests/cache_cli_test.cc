@@ -15,11 +15,7 @@
 namespace pdsim {
 namespace {
 
-struct Cmd {
-  int rc;
-  std::string out;
-  std::string err;
-};
+using Cmd = pdsim::testing::CommandOutput;
 
 void write(const std::string& path, const std::string& text) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
@@ -48,12 +44,7 @@ std::string with(std::string doc, const std::string& what, const std::string& by
 class CacheCli : public ::testing::Test {
  protected:
   pdsim::testing::TempDir dir;
-  Cmd run(const std::string& args) {
-    const std::string err_file = dir.file("stderr.txt");
-    auto r = pdsim::testing::run_command(fmt::format("{} {}", PDSIM_BINARY, args), err_file);
-    std::ifstream e(err_file);
-    return Cmd{r.rc, std::move(r.out), std::string(std::istreambuf_iterator<char>(e), {})};
-  }
+  Cmd run(const std::string& args) { return pdsim::testing::run_capturing(dir, fmt::format("{} {}", PDSIM_BINARY, args)); }
   std::string image(std::size_t blocks = 1024) {
     const std::string p = dir.file("cmeta.bin");
     write(p, "");

@@ -16,17 +16,10 @@
 namespace pdsim {
 namespace {
 
-struct Cmd {
-  int rc;
-  std::string out;
-  std::string err;
-};
+using Cmd = testing::CommandOutput;
 
 Cmd run(testing::TempDir& dir, const std::string& args) {
-  const std::string err_file = dir.file("stderr.txt");
-  auto r = testing::run_command(fmt::format("{} {}", PDSIM_BINARY, args), err_file);
-  std::ifstream e(err_file);
-  return Cmd{r.rc, std::move(r.out), std::string(std::istreambuf_iterator<char>(e), {})};
+  return testing::run_capturing(dir, fmt::format("{} {}", PDSIM_BINARY, args));
 }
 
 void write(const std::string& path, const std::string& text) {

@@ -20,21 +20,12 @@
 namespace pdsim {
 namespace {
 
-struct Cmd {
-  int rc;
-  std::string out;
-  std::string err;
-};
+using Cmd = pdsim::testing::CommandOutput;
 
 class PackCli : public ::testing::Test {
  protected:
   testing::TempDir dir;
-  Cmd run(const std::string& args) {
-    const std::string err_file = dir.file("stderr.txt");
-    auto r = testing::run_command(fmt::format("{} {}", PDSIM_BINARY, args), err_file);
-    std::ifstream e(err_file);
-    return Cmd{r.rc, std::move(r.out), std::string(std::istreambuf_iterator<char>(e), {})};
-  }
+  Cmd run(const std::string& args) { return testing::run_capturing(dir, fmt::format("{} {}", PDSIM_BINARY, args)); }
   std::string raw(const std::string& name) {
     const std::string out = dir.file(name + ".bin");
     const std::string cmd = fmt::format("xz -dc '{}/{}.bin.xz' > '{}'", PDSIM_FIXTURE_DIR, name, out);

@@ -21,18 +21,11 @@
 namespace pdsim {
 namespace {
 
-struct Cmd {
-  int rc;
-  std::string out;
-  std::string err;
-};
+using Cmd = testing::CommandOutput;
 
 // Runs `pdsim ARGS` with `dir` as the working directory (shrunk steps files land there).
 Cmd pdsim(testing::TempDir& dir, const std::string& args) {
-  const std::string err_file = dir.file("stderr.txt");
-  auto r = testing::run_command(fmt::format("cd '{}' && {} {}", dir.file(""), PDSIM_BINARY, args), err_file);
-  std::ifstream e(err_file);
-  return Cmd{r.rc, std::move(r.out), std::string(std::istreambuf_iterator<char>(e), {})};
+  return testing::run_capturing(dir, fmt::format("cd '{}' && {} {}", dir.file(""), PDSIM_BINARY, args));
 }
 
 bool has(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -89,6 +91,20 @@ inline CommandResult run_command(const std::string& cmd, const std::string& stde
   const int st = ::pclose(p);
   r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   return r;
+}
+
+// run_command with stderr captured too (through a file in `dir`).
+struct CommandOutput {
+  int rc = -1;
+  std::string out;
+  std::string err;
+};
+
+inline CommandOutput run_capturing(TempDir& dir, const std::string& cmd) {
+  const std::string err_file = dir.file("stderr.txt");
+  CommandResult r = run_command(cmd, err_file);
+  std::ifstream e(err_file);
+  return CommandOutput{r.rc, std::move(r.out), std::string(std::istreambuf_iterator<char>(e), {})};
 }
 
 }  // namespace pdsim::testing
