@@ -11,6 +11,11 @@ PDSIM_BUILD_PACKAGES=(g++ cmake ninja-build ccache libfmt-dev libcli11-dev nlohm
 # of the compat tests.
 PDSIM_TEST_PACKAGES=(thin-provisioning-tools)
 
+# ccache: paths relative to the folder above the checkout and no working directory in the hash, so
+# that git worktrees beside this checkout (helpers, scripts/mutation-score) share one cache.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$(dirname "$PDSIM_ROOT")}"
+export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-true}"
+
 pdsim_log() { printf 'pdsim: %s\n' "$*" >&2; }
 
 # pdsim_ensure_packages PKG...: apt-get install the ones that are not installed, and only those.

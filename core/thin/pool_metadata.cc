@@ -346,6 +346,23 @@ Result<std::optional<std::uint64_t>> PoolMetadata::highest_mapped_block(std::uin
   return std::optional<std::uint64_t>(keys.front());
 }
 
+Result<std::optional<std::uint64_t>> PoolMetadata::lowest_mapped_block(std::uint64_t id) {
+  PDSIM_TRY_ASSIGN(BlockNr r, subtree_root(id));
+  auto bl = bl_info();
+  PDSIM_TRY_ASSIGN(auto keys, btree::find_lowest(bl, r));
+  if (keys.empty()) return std::optional<std::uint64_t>();
+  return std::optional<std::uint64_t>(keys.front());
+}
+
+Result<std::optional<std::pair<std::uint64_t, BlockNr>>> PoolMetadata::next_mapping(std::uint64_t id, std::uint64_t vblock) {
+  using Found = std::optional<std::pair<std::uint64_t, BlockNr>>;
+  const std::uint64_t keys[2] = {id, vblock};
+  auto mapping = info();
+  PDSIM_TRY_ASSIGN(auto e, btree::lookup_next(mapping, root_, keys));
+  if (!e) return Found();
+  return Found(std::pair<std::uint64_t, BlockNr>(e->key, block_of(load_le<std::uint64_t>(e->value.data()))));
+}
+
 Status PoolMetadata::walk_mappings(std::uint64_t id,
                                    const std::function<Result<bool>(std::uint64_t, std::uint64_t)>& fn) {
   PDSIM_TRY_ASSIGN(BlockNr r, subtree_root(id));

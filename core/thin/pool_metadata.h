@@ -55,8 +55,12 @@ class PoolMetadata {
   [[nodiscard]] Status remove_mapping(std::uint64_t id, std::uint64_t vblock);
   // Removes every mapping in [begin, end); returns how many.
   [[nodiscard]] Result<std::uint64_t> remove_range(std::uint64_t id, std::uint64_t begin, std::uint64_t end);
-  // Highest mapped virtual block, nullopt when nothing is mapped.
+  // Highest / lowest mapped virtual block, nullopt when nothing is mapped.
   [[nodiscard]] Result<std::optional<std::uint64_t>> highest_mapped_block(std::uint64_t id);
+  [[nodiscard]] Result<std::optional<std::uint64_t>> lowest_mapped_block(std::uint64_t id);
+  // The first mapping at or after vblock, as the kernel's range lookups find it (lookup_next on
+  // the two-level tree): (vblock, data block), nullopt when none.
+  [[nodiscard]] Result<std::optional<std::pair<std::uint64_t, BlockNr>>> next_mapping(std::uint64_t id, std::uint64_t vblock);
   // Visits a device's mappings in order; return false to stop.
   [[nodiscard]] Status walk_mappings(std::uint64_t id,
                                      const std::function<Result<bool>(std::uint64_t vblock, std::uint64_t block_time)>& fn);
