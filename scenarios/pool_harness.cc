@@ -330,15 +330,45 @@ Status PoolHarness::read(std::uint64_t id, std::uint64_t vblock) {
   return {};
 }
 
+template <typename Fn, typename Mutate>
+Status PoolHarness::apply_in_place(Fn&& fn, Mutate&& mutate, bool legal, const char* op) {
+  const OpStart st = op_start();
+  ++ops_;
+  Status s = fn();
+  if (s) {
+    mutate(current_);
+    return s;
+  }
+  ++errors_;
+  judge_error(s.error(), st, legal, op);
+  const thin::PoolMode mode = pool_->mode();
+  const bool aborted = mode != st.mode && (mode == thin::PoolMode::read_only || mode == thin::PoolMode::fail);
+  if (aborted) expect_rolled_back(PoolState(current_));
+  return s;
+}
+
 Status PoolHarness::discard(std::uint64_t id, std::uint64_t begin, std::uint64_t end) {
   if (!pool_) return Error::invalid("no pool: the last reopen failed");
-  PoolState after = current_;
-  if (pool_->mode() == thin::PoolMode::write || pool_->mode() == thin::PoolMode::out_of_data_space) {
-    auto& maps = after.devices[id];
+  const bool unmaps = pool_->mode() == thin::PoolMode::write || pool_->mode() == thin::PoolMode::out_of_data_space;
+  auto erase = [&](PoolState& st) {
+    if (!unmaps) return;
+    auto& maps = st.devices[id];
     maps.erase(maps.lower_bound(begin), maps.lower_bound(end));
-  }
-  return apply([&] { return pool_->discard(id, begin, end); }, after, false, current_.devices.count(id) != 0 && begin <= end,
-               "discard");
+  };
+  return apply_in_place([&] { return pool_->discard(id, begin, end); }, erase,
+                        current_.devices.count(id) != 0 && begin <= end, "discard");
+}
+
+Status PoolHarness::unmap(std::uint64_t id, std::uint64_t vblock) {
+  if (!pool_) return Error::invalid("no pool: the last reopen failed");
+  const bool unmaps = pool_->mode() == thin::PoolMode::write || pool_->mode() == thin::PoolMode::out_of_data_space;
+  auto d = current_.devices.find(id);
+  const bool legal = d != current_.devices.end() && d->second.count(vblock) != 0;
+  return apply_in_place([&] { return pool_->remove_block(id, vblock); },
+                        [&](PoolState& st) {
+                          if (unmaps) st.devices[id].erase(vblock);
+                        },
+                        legal, "unmap");
 }
 
 Status PoolHarness::commit() {

@@ -69,6 +69,7 @@ class PoolHarness {
   Status write(std::uint64_t id, std::uint64_t vblock);
   Status read(std::uint64_t id, std::uint64_t vblock);  // checks the answer against the model
   Status discard(std::uint64_t id, std::uint64_t begin, std::uint64_t end);
+  Status unmap(std::uint64_t id, std::uint64_t vblock);  // a single btree remove of a mapped block
   Status commit();
   Status reload(const thin::PoolTable& table);
 
@@ -117,6 +118,10 @@ class PoolHarness {
   // `attempted` is what a commit inside it would make durable.
   template <typename Fn>
   Status apply(Fn&& fn, std::optional<PoolState> after, bool commits_after, bool legal, const char* op);
+  // The same for an operation that never commits: `mutate` updates current_ in place on success
+  // (no copy of the model, which may hold hundreds of thousands of mappings).
+  template <typename Fn, typename Mutate>
+  Status apply_in_place(Fn&& fn, Mutate&& mutate, bool legal, const char* op);
   // Sampled lookups of the in-core pool against current_ after a commit (faults off).
   void lookup_check(thin::PoolMetadata& md, const PoolState& want, std::uint64_t sample, const char* when);
   // After an error: the in-core pool must hold the committed state or the attempted one.

@@ -33,6 +33,7 @@ const std::vector<Scenario>& all_scenarios() {
     v.push_back(crash_explorer_scenario());
     for (auto& s : dmtest_scenarios()) v.push_back(std::move(s));
     for (auto& s : thin_random_scenarios()) v.push_back(std::move(s));
+    for (auto& s : tree_scenarios()) v.push_back(std::move(s));
     v.push_back(cache_crash_scenario());
     for (auto& s : seed_scenarios()) v.push_back(std::move(s));
     for (auto& s : cache_regression_scenarios()) v.push_back(std::move(s));
@@ -49,7 +50,7 @@ const std::vector<Suite>& all_suites() {
                  "explorer, the dmtest re-creations, the thin storms under faults and the cache metadata under faults.",
                  {"sim_selftest", "engine_rollback", "crash_explorer", "resize_with_io", "thin_remove_works_after_resize",
                   "commit_failure_sets_needs_check", "cant_provision_new_blocks", "out_of_data_space_resize",
-                  "snapshot_storm", "thin_faults", "thin_corruption", "cache_crash"}});
+                  "snapshot_storm", "thin_faults", "thin_corruption", "tree_shapes", "cache_crash"}});
     v.push_back({"sim", "The simulator self-test.", {"sim_selftest"}});
     v.push_back({"engine", "The raw engine rollback workload.", {"engine_rollback"}});
     v.push_back({"crash", "The crash explorer.", {"crash_explorer"}});
@@ -58,6 +59,7 @@ const std::vector<Suite>& all_suites() {
                  [] {
                    auto n = names_of(dmtest_scenarios());
                    for (auto& s : names_of(thin_random_scenarios())) n.push_back(s);
+                   for (auto& s : names_of(tree_scenarios())) n.push_back(s);
                    n.push_back("crash_explorer");
                    return n;
                  }()});
@@ -67,7 +69,8 @@ const std::vector<Suite>& all_suites() {
                    for (auto& s : names_of(cache_regression_scenarios())) n.push_back(s);
                    return n;
                  }()});
-    v.push_back({"swarm", "Swarm runs: each seed draws its own operation mix and faults.", {"thin_swarm"}});
+    v.push_back({"swarm", "Swarm runs: each seed draws its own operation mix and faults; the tree shapes at swarm size.",
+                 {"thin_swarm", "tree_swarm"}});
     v.push_back({"seeds",
                  "The ten seed-bug regressions, then the cache regressions of (i) and (j). `pdsim run seeds` prints the "
                  "bug report: each caught with its switch on (by its first regression), clean with it off, and which "

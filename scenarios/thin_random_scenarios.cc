@@ -1,14 +1,9 @@
 // Random thin-pool workloads: snapshot storms, discard storms and the swarm (each seed draws its
-// own operation mix and fault plan). All are step lists (one text line per step), so a failing
-// seed shrinks by delta debugging and replays from a file.
-//
-// Steps:  create ID | snap ID ORIGIN | delete ID | write ID V | read ID V | discard ID B E |
-//         commit | cut POLICY | reopen | plan FAULT-PLAN-LINE
-#include <sstream>
+// own operation mix and fault plan), as step lists (scenarios/thin_steps.h).
 
 #include <fmt/format.h>
 
-#include "scenarios/pool_harness.h"
+#include "scenarios/thin_steps.h"
 #include "scenarios/thin_scenarios.h"
 #include "sim/rng.h"
 
@@ -38,16 +33,6 @@ std::string corrupting_plan(sim::Rng& rng) {
   }
 }
 
-std::string random_plan(sim::Rng& rng) {
-  switch (rng.below(5)) {
-    case 0: return fmt::format("any p=1/{} -> error", rng.between(20, 200));
-    case 1: return fmt::format("write p=1/{} -> error", rng.between(10, 100));
-    case 2: return fmt::format("flush p=1/{} -> error", rng.between(2, 10));
-    case 3: return fmt::format("read p=1/{} -> rot=1", rng.between(20, 200));
-    default: return "none";
-  }
-}
-
 Steps generate_steps(std::uint64_t seed, const Mix& mix) {
   sim::Rng rng(seed * 0x9E3779B97F4A7C15ull + 17);
   Steps out;
@@ -58,7 +43,7 @@ Steps generate_steps(std::uint64_t seed, const Mix& mix) {
   const std::uint64_t total = mix.write + mix.read + mix.discard + mix.snap + mix.del + mix.create + mix.commit + mix.cut + mix.reopen;
   for (std::uint64_t i = 0; i < mix.steps; ++i) {
     if (mix.plan_every != 0 && rng.below(mix.plan_every) == 0)
-      out.push_back("plan " + (mix.corrupting ? corrupting_plan(rng) : random_plan(rng)));
+      out.push_back("plan " + (mix.corrupting ? corrupting_plan(rng) : random_fault_plan(rng)));
     std::uint64_t d = rng.below(total);
     const std::uint64_t id = ids.empty() ? 0 : ids[rng.below(ids.size())];
     const std::uint64_t v = rng.below(mix.vblocks);
@@ -101,60 +86,6 @@ Steps generate_steps(std::uint64_t seed, const Mix& mix) {
   return out;
 }
 
-SeedOutcome replay_steps(const char* name, std::uint64_t seed, const Steps& steps, const RunOptions& opts,
-                         std::ostream& trace, HarnessConfig cfg) {
-  PoolHarness h(name, seed, cfg, opts);
-  if (!h.start()) return h.outcome(name);
-  std::uint64_t aborts = 0;
-  for (std::size_t i = 0; i < steps.size() && !h.failed() && !h.stopped(); ++i) {
-    std::istringstream in(steps[i]);
-    std::string op;
-    in >> op;
-    std::uint64_t a = 0, b = 0, c = 0;
-    Status s;
-    const bool exists = [&] {
-      std::istringstream peek(steps[i]);
-      std::string o;
-      std::uint64_t id = 0;
-      peek >> o >> id;
-      return h.model().devices.count(id) != 0;
-    }();
-    if (opts.trace) trace << fmt::format("  step {}: {}\n", i, steps[i]);
-    // I/O goes only to devices that exist (a thin target cannot be opened otherwise).
-    if (op == "create") { in >> a; s = h.create_thin(a); }
-    else if (op == "snap") { in >> a >> b; s = h.snapshot(a, b); }
-    else if (op == "delete") { in >> a; s = h.delete_thin(a); }
-    else if (op == "write") { in >> a >> b; if (exists) s = h.write(a, b); }
-    else if (op == "read") { in >> a >> b; if (exists) s = h.read(a, b); }
-    else if (op == "discard") { in >> a >> b >> c; if (exists) s = h.discard(a, b, c); }
-    else if (op == "commit") { s = h.commit(); }
-    else if (op == "cut") {
-      std::string p;
-      in >> p;
-      auto policy = sim::parse_power_cut_policy(p);
-      if (!policy) { h.fail(fmt::format("step {}: {}", i, policy.error().to_string())); break; }
-      h.power_cut(*policy);
-    } else if (op == "reopen") { h.teardown_and_reopen("a teardown"); }
-    else if (op == "plan") {
-      std::string line;
-      std::getline(in, line);
-      auto plan = sim::FaultPlan::parse(line);
-      if (!plan) { h.fail(fmt::format("step {}: {}", i, plan.error().to_string())); break; }
-      h.disk().set_plan(*plan);
-    } else { h.fail(fmt::format("step {}: unknown step '{}'", i, steps[i])); break; }
-    if (!s && h.has_pool()) {
-      const thin::PoolMode m = h.pool().mode();
-      // An aborted transaction: as dmtest does, tear down, check and re-activate (faults off).
-      if (m == thin::PoolMode::read_only || m == thin::PoolMode::fail) {
-        ++aborts;
-        h.teardown_and_reopen("an aborted transaction");
-        h.repair();
-      }
-    }
-  }
-  return h.outcome(fmt::format("{} steps, {} aborts", steps.size(), aborts));
-}
-
 Scenario random_scenario(const char* name, const char* description, Mix mix, HarnessConfig cfg, bool swarm) {
   auto gen = [mix, swarm](std::uint64_t seed) {
     Mix m = mix;
@@ -175,16 +106,7 @@ Scenario random_scenario(const char* name, const char* description, Mix mix, Har
     }
     return generate_steps(seed, m);
   };
-  auto replay = [name, cfg](std::uint64_t seed, const Steps& steps, const RunOptions& o, std::ostream& t) {
-    return replay_steps(name, seed, steps, o, t, cfg);
-  };
-  Scenario s;
-  s.name = name;
-  s.description = description;
-  s.generate = gen;
-  s.replay = replay;
-  s.run = [gen, replay](std::uint64_t seed, const RunOptions& o, std::ostream& t) { return replay(seed, gen(seed), o, t); };
-  return s;
+  return thin_step_scenario(name, description, gen, cfg);
 }
 
 }  // namespace

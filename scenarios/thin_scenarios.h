@@ -9,5 +9,6 @@ namespace pdsim::scenarios {
 
 [[nodiscard]] std::vector<Scenario> dmtest_scenarios();
 [[nodiscard]] std::vector<Scenario> thin_random_scenarios();
+[[nodiscard]] std::vector<Scenario> tree_scenarios();
 
 }  // namespace pdsim::scenarios

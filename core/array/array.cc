@@ -163,6 +163,7 @@ Status resize(Info& info, BlockNr& root, std::uint32_t old_size, std::uint32_t n
     if (f_new > f_old) {
       std::uint32_t next = f_old;
       if (t_old > 0) {
+        PDSIM_MARK("array.grow_fills_partial_tail");
         PDSIM_TRY_ASSIGN(WriteRef w, shadow_block(info, root, f_old));
         PDSIM_TRY(fill_to(info, ABlock{w.data().data()}, max, fill));
         next = f_old + 1;  // the old tail is now full: full blocks exist up to f_old inclusive
@@ -172,6 +173,7 @@ Status resize(Info& info, BlockNr& root, std::uint32_t old_size, std::uint32_t n
       for (std::uint32_t i = next; i < f_new; ++i) PDSIM_TRY(new_block(info, root, i, max, fill));
       if (t_new > 0) PDSIM_TRY(new_block(info, root, f_new, t_new, fill));
     } else if (t_old > 0) {
+      PDSIM_MARK("array.grow_within_tail");
       PDSIM_TRY_ASSIGN(WriteRef w, shadow_block(info, root, f_old));
       PDSIM_TRY(fill_to(info, ABlock{w.data().data()}, t_new, fill));
     } else {
@@ -183,12 +185,16 @@ Status resize(Info& info, BlockNr& root, std::uint32_t old_size, std::uint32_t n
   // Shrink: drop every block past the new length, then trim the new tail.
   const std::uint32_t blocks_new = f_new + (t_new > 0 ? 1 : 0);
   const std::uint32_t blocks_old = f_old + (t_old > 0 ? 1 : 0);
+  if (blocks_new < blocks_old) PDSIM_MARK("array.shrink_drops_blocks");
   for (std::uint32_t i = blocks_new; i < blocks_old; ++i) PDSIM_TRY(remove_block(info, root, i));
   if (t_new > 0) {
     PDSIM_TRY_ASSIGN(WriteRef w, shadow_block(info, root, f_new));
     ABlock blk{w.data().data()};
     const std::uint32_t had = blk.nr();
-    if (had > t_new) PDSIM_TRY(dec_elements(info, blk.value(t_new), had - t_new));
+    if (had > t_new) {
+      PDSIM_MARK("array.shrink_trims_partial_tail");
+      PDSIM_TRY(dec_elements(info, blk.value(t_new), had - t_new));
+    }
     blk.set_nr(std::min(had, t_new));
   }
   return {};

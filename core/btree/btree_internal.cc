@@ -60,8 +60,9 @@ Status inc_children(TransactionManager& tm, const NodeView& n, const ValueType& 
   return {};
 }
 
-Result<WriteRef> shadow_node(Info& info, BlockNr b, const ValueType& vt) {
+Result<WriteRef> shadow_node(Info& info, BlockNr b, const ValueType& vt, bool* was_shared) {
   PDSIM_TRY_ASSIGN(TransactionManager::Shadow sh, info.tm->shadow_block(b, &node_validator()));
+  if (was_shared) *was_shared = sh.inc_children;
   if (sh.inc_children) PDSIM_TRY(inc_children(*info.tm, NodeView(sh.block.data()), vt));
   return std::move(sh.block);
 }

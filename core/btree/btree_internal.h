@@ -30,8 +30,9 @@ struct Entries {
 // After shadowing a shared node, the copy is a new owner of everything it points to.
 [[nodiscard]] Status inc_children(TransactionManager& tm, const NodeView& n, const ValueType& vt);
 
-// Shadows a node and increments its children when the original was shared.
-[[nodiscard]] Result<WriteRef> shadow_node(Info& info, BlockNr b, const ValueType& vt);
+// Shadows a node and increments its children when the original was shared (reported in
+// *was_shared when given: the coverage marks tell shared neighbours from unshared ones).
+[[nodiscard]] Result<WriteRef> shadow_node(Info& info, BlockNr b, const ValueType& vt, bool* was_shared = nullptr);
 
 // Checks that a node we are about to use holds values of the size we expect.
 [[nodiscard]] Status check_value_size(const NodeView& n, BlockNr b, std::uint32_t expected);

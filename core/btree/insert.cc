@@ -157,8 +157,11 @@ Status rebalance_or_split(Info& info, ShadowSpine& s, const ValueType& vt, std::
       if (free >= kSpaceThreshold) return rebalance_right(info, s, vt, parent_index, key);
     }
   }
-  if (left_shared || right_shared || nr_parent <= 2 || parent_index == 0 || parent_index + 1 == nr_parent)
+  if (left_shared || right_shared) {
+    PDSIM_MARK("btree.split.shared_sibling");
     return split_one_into_two(info, s, parent_index, key);
+  }
+  if (nr_parent <= 2 || parent_index == 0 || parent_index + 1 == nr_parent) return split_one_into_two(info, s, parent_index, key);
   return split_two_into_three(info, s, vt, parent_index, key);
 }
 

@@ -17,12 +17,14 @@ using detail::ShadowSpine;
 struct Child {
   std::size_t index;
   WriteRef block;
+  bool shared;  // the node was shared (with a snapshot) before this shadow
 };
 
 Result<Child> init_child(Info& info, const ValueType& vt, NodeEdit& parent, std::size_t index) {
-  PDSIM_TRY_ASSIGN(WriteRef w, detail::shadow_node(info, parent.value64(index), vt));
+  bool shared = false;
+  PDSIM_TRY_ASSIGN(WriteRef w, detail::shadow_node(info, parent.value64(index), vt, &shared));
   parent.set_value64(index, w.location());
-  return Child{index, std::move(w)};
+  return Child{index, std::move(w), shared};
 }
 
 std::uint32_t merge_threshold(const NodeView& n) { return n.max_entries() / 3; }
@@ -30,7 +32,10 @@ std::uint32_t merge_threshold(const NodeView& n) { return n.max_entries() / 3; }
 Status rebalance2_nodes(Info& info, NodeEdit& parent, Child& l, Child& r) {
   NodeEdit left(l.block.data()), right(r.block.data());
   const std::uint32_t nl = left.nr_entries(), nr = right.nr_entries();
+  const bool shared = l.shared || r.shared;
   if (nl + nr < 2 * (merge_threshold(left) + 1)) {
+    if (shared) PDSIM_MARK("btree.rebalance2_merge.shared");
+    else PDSIM_MARK("btree.rebalance2_merge.unshared");
     if (left.value_size() != right.value_size())
       return Error::corruption(fmt::format("btree nodes {} and {} differ in value size", l.block.location(), r.block.location()));
     Entries e;
@@ -47,6 +52,8 @@ Status rebalance2_nodes(Info& info, NodeEdit& parent, Child& l, Child& r) {
   }
   if (left.max_entries() != right.max_entries())
     return Error::corruption(fmt::format("btree nodes {} and {} differ in max_entries", l.block.location(), r.block.location()));
+  if (shared) PDSIM_MARK("btree.rebalance2_redistribute.shared");
+  else PDSIM_MARK("btree.rebalance2_redistribute.unshared");
   Entries e;
   e.append(left, 0, nl);
   e.append(right, 0, nr);
@@ -81,7 +88,10 @@ Status rebalance3(Info& info, ShadowSpine& s, const ValueType& vt, std::size_t l
   e.append(left, 0, nl);
   e.append(center, 0, nc);
   e.append(right, 0, nr);
+  const bool shared = l.shared || c.shared || r.shared;
   if (total < merge_threshold(left) * 4 + 1) {
+    if (shared) PDSIM_MARK("btree.rebalance3_merge.shared");
+    else PDSIM_MARK("btree.rebalance3_merge.unshared");
     // Delete the centre: as much of it as fits goes to left, the rest to the front of right.
     const std::uint32_t to_left = std::min(left.max_entries() - nl, nc);
     e.write(left, 0, nl + to_left);
@@ -94,6 +104,8 @@ Status rebalance3(Info& info, ShadowSpine& s, const ValueType& vt, std::size_t l
     PDSIM_TRY(info.tm->dec(gone));
     return rebalance2_nodes(info, parent, l, r);
   }
+  if (shared) PDSIM_MARK("btree.rebalance3_redistribute.shared");
+  else PDSIM_MARK("btree.rebalance3_redistribute.unshared");
   const std::uint32_t target_right = total / 3;
   const std::uint32_t target_left = target_right + (target_right * 3 != total ? 1 : 0);
   const std::uint32_t target_center = total - target_left - target_right;
@@ -111,6 +123,8 @@ Status rebalance_children(Info& info, ShadowSpine& s, const ValueType& vt, std::
     // Only a level's root can have one entry: collapse the child into it (the tree loses a level).
     const BlockNr child = n.value64(0);
     PDSIM_TRY_ASSIGN(bool shared, info.tm->block_is_shared(child));
+    if (shared) PDSIM_MARK("btree.collapse.shared");
+    else PDSIM_MARK("btree.collapse.unshared");
     PDSIM_TRY_ASSIGN(ReadRef r, info.tm->read_lock(child, &node_validator()));
     std::copy(r.data().begin(), r.data().end(), n.raw_mut());
     if (shared) PDSIM_TRY(detail::inc_children(*info.tm, NodeView(r.data()), vt));

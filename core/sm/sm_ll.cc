@@ -76,7 +76,10 @@ Result<std::optional<BlockNr>> LowLevel::find_free_block(BlockNr begin, BlockNr 
         pos += 32;
         continue;
       }
-      if (bitmap_get(data, pos) == 0) return std::optional<BlockNr>(i * kEntriesPerBitmap + pos);
+      if (bitmap_get(data, pos) == 0) {
+        if (i != first || (pos == 0 && i > 0)) PDSIM_MARK("sm.alloc_enters_next_bitmap");
+        return std::optional<BlockNr>(i * kEntriesPerBitmap + pos);
+      }
       ++pos;
     }
   }
@@ -142,6 +145,7 @@ Status LowLevel::mutate(BlockNr begin, BlockNr end, Op op) {
   while (begin < end) {
     const std::uint64_t index = begin / kEntriesPerBitmap;
     const BlockNr batch_end = std::min<BlockNr>(end, (index + 1) * kEntriesPerBitmap);
+    if (begin == batch_end - 1 && batch_end % kEntriesPerBitmap == 0) PDSIM_MARK("sm.count_last_entry_of_bitmap");
     PDSIM_TRY(mutate_bitmap(index, begin, batch_end, op));
     begin = batch_end;
   }

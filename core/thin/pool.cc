@@ -166,6 +166,14 @@ Status Pool::discard(std::uint64_t id, std::uint64_t begin, std::uint64_t end) {
   return {};
 }
 
+Status Pool::remove_block(std::uint64_t id, std::uint64_t vblock) {
+  if (mode_ == PoolMode::fail) return Error::io("the pool has failed");
+  if (mode_ == PoolMode::read_only || mode_ == PoolMode::out_of_metadata_space) return {};
+  Status s = md_->remove_mapping(id, vblock);
+  if (!s) return metadata_failed(std::move(s).error().with_context("remove block"));
+  return {};
+}
+
 Status Pool::resume() {
   low_water_raised_ = false;
   PoolMode requested = table_.read_only ? PoolMode::read_only : PoolMode::write;

@@ -62,6 +62,10 @@ class Pool {
   [[nodiscard]] Result<std::optional<BlockNr>> read(std::uint64_t id, std::uint64_t vblock);
   // A discard: unmaps [begin, end); in READ_ONLY it completes without unmapping anything.
   [[nodiscard]] Status discard(std::uint64_t id, std::uint64_t begin, std::uint64_t end);
+  // Unmaps one mapped block with a single btree remove (dm_thin_remove_block); in READ_ONLY it
+  // completes without unmapping. Removing an unmapped block is a metadata failure, as removing
+  // an absent key is in the kernel (the path was already shadowed).
+  [[nodiscard]] Status remove_block(std::uint64_t id, std::uint64_t vblock);
 
   // ---- commits and table reloads ----
   // Refused (invalid) in OUT_OF_METADATA_SPACE, READ_ONLY and FAIL.

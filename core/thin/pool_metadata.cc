@@ -346,6 +346,46 @@ Result<std::optional<std::uint64_t>> PoolMetadata::highest_mapped_block(std::uin
   return std::optional<std::uint64_t>(keys.front());
 }
 
+Result<std::uint32_t> PoolMetadata::mapping_root_fanout(std::uint64_t id) {
+  PDSIM_TRY_ASSIGN(BlockNr r, subtree_root(id));
+  PDSIM_TRY_ASSIGN(ReadRef node, tm_.read_lock(r, &btree::node_validator()));
+  const btree::NodeView n(node.data());
+  return n.is_internal() ? n.nr_entries() : 0u;
+}
+
+Result<PoolMetadata::LeafNeighbourhood> PoolMetadata::mapping_leaf_neighbourhood(std::uint64_t id, std::uint64_t vblock) {
+  PDSIM_TRY_ASSIGN(BlockNr b, subtree_root(id));
+  LeafNeighbourhood out;
+  std::vector<BlockNr> siblings;  // under the last internal node passed
+  for (unsigned depth = 0;; ++depth) {
+    if (depth >= 64) return Error::corruption(fmt::format("thin {}: mapping tree deeper than 64 levels", id));
+    PDSIM_TRY_ASSIGN(ReadRef node, tm_.read_lock(b, &btree::node_validator()));
+    const btree::NodeView n(node.data());
+    if (n.is_leaf()) {
+      out.max_entries = n.max_entries();
+      if (n.nr_entries() > 0) {
+        out.first_key = n.key(0);
+        out.last_key = n.key(n.nr_entries() - 1);
+      }
+      break;
+    }
+    if (n.nr_entries() == 0) return Error::corruption(fmt::format("thin {}: empty internal node {}", id, b));
+    const long at = std::max<long>(0, n.lower_bound(vblock));
+    const auto i = static_cast<std::size_t>(at);
+    siblings.clear();
+    if (i > 0) siblings.push_back(n.value64(i - 1));
+    out.self = siblings.size();
+    siblings.push_back(n.value64(i));
+    if (i + 1 < n.nr_entries()) siblings.push_back(n.value64(i + 1));
+    b = n.value64(i);
+  }
+  for (const BlockNr s : siblings) {
+    PDSIM_TRY_ASSIGN(ReadRef node, tm_.read_lock(s, &btree::node_validator()));
+    out.counts.push_back(btree::NodeView(node.data()).nr_entries());
+  }
+  return out;
+}
+
 Result<std::optional<std::uint64_t>> PoolMetadata::lowest_mapped_block(std::uint64_t id) {
   PDSIM_TRY_ASSIGN(BlockNr r, subtree_root(id));
   auto bl = bl_info();

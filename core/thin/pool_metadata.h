@@ -61,6 +61,20 @@ class PoolMetadata {
   // The first mapping at or after vblock, as the kernel's range lookups find it (lookup_next on
   // the two-level tree): (vblock, data block), nullopt when none.
   [[nodiscard]] Result<std::optional<std::pair<std::uint64_t, BlockNr>>> next_mapping(std::uint64_t id, std::uint64_t vblock);
+  // How many children the root of a device's mapping tree has (0 when the root is a leaf): lets
+  // workloads steer towards a structural state (a single-child root) they want to share.
+  [[nodiscard]] Result<std::uint32_t> mapping_root_fanout(std::uint64_t id);
+  // The leaf of a device's mapping tree that a lookup of vblock reaches, with its siblings under
+  // the same parent (at most one on each side): their entry counts, the leaf's position among
+  // them, and the leaf's first and last keys. No siblings when the root is a leaf. Lets
+  // workloads steer a leaf and its neighbours to just below the merge threshold before sharing.
+  struct LeafNeighbourhood {
+    std::vector<std::uint32_t> counts;
+    std::size_t self = 0;
+    std::uint32_t max_entries = 0;
+    std::uint64_t first_key = 0, last_key = 0;
+  };
+  [[nodiscard]] Result<LeafNeighbourhood> mapping_leaf_neighbourhood(std::uint64_t id, std::uint64_t vblock);
   // Visits a device's mappings in order; return false to stop.
   [[nodiscard]] Status walk_mappings(std::uint64_t id,
                                      const std::function<Result<bool>(std::uint64_t vblock, std::uint64_t block_time)>& fn);
