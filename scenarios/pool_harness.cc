@@ -182,6 +182,16 @@ void PoolHarness::judge_error(const Error& e, const OpStart& st, bool legal, con
                    thin::to_string(st.mode), e.to_string()));
 }
 
+void PoolHarness::after_unaborted_fault(const OpStart& st, const char* op) {
+  if (!pool_ || disk_.counters().faults_fired() == st.faults) return;
+  const thin::PoolMode mode = pool_->mode();
+  if (mode == thin::PoolMode::read_only || mode == thin::PoolMode::fail) return;  // aborted: handled
+  ++dropped_;
+  oracle_.transaction_aborted();
+  pool_.reset();
+  reopen_and_verify(fmt::format("a {} failed by a fault (transaction dropped)", op).c_str(), in_flight_);
+}
+
 void PoolHarness::lookup_check(thin::PoolMetadata& md, const PoolState& want, std::uint64_t sample, const char* when) {
   const sim::FaultPlan plan = disk_.plan();
   disk_.set_plan({});
@@ -219,6 +229,7 @@ Status PoolHarness::apply(Fn&& fn, std::optional<PoolState> after, bool commits_
   const thin::PoolMode mode = pool_->mode();
   const bool aborted = mode != st.mode && (mode == thin::PoolMode::read_only || mode == thin::PoolMode::fail);
   if (aborted) expect_rolled_back(PoolState(attempted));
+  else after_unaborted_fault(st, op);
   return s;
 }
 
@@ -309,6 +320,7 @@ Status PoolHarness::write(std::uint64_t id, std::uint64_t vblock) {
   const thin::PoolMode mode = pool_->mode();
   const bool aborted = mode != st.mode && (mode == thin::PoolMode::read_only || mode == thin::PoolMode::fail);
   if (aborted) expect_rolled_back(PoolState(current_));
+  else after_unaborted_fault(st, "write");
   return std::move(r).error();
 }
 
@@ -319,6 +331,7 @@ Status PoolHarness::read(std::uint64_t id, std::uint64_t vblock) {
   auto r = pool_->read(id, vblock);
   if (!r) {
     judge_error(r.error(), st, current_.devices.count(id) != 0, "read");
+    after_unaborted_fault(st, "read");
     return std::move(r).error();
   }
   std::optional<BlockNr> want;
@@ -344,6 +357,7 @@ Status PoolHarness::apply_in_place(Fn&& fn, Mutate&& mutate, bool legal, const c
   const thin::PoolMode mode = pool_->mode();
   const bool aborted = mode != st.mode && (mode == thin::PoolMode::read_only || mode == thin::PoolMode::fail);
   if (aborted) expect_rolled_back(PoolState(current_));
+  else after_unaborted_fault(st, op);
   return s;
 }
 
@@ -516,10 +530,11 @@ void PoolHarness::repair() {
 
 std::string PoolHarness::counters() const {
   return fmt::format("{} ops, {} errors, {} power cuts, {} reopens, {} repairs, {} clean checks, {} thin_check, {} "
-                     "superblocks ordered, {} mappings committed, {} faults fired{}{}",
+                     "superblocks ordered, {} mappings committed, {} faults fired{}{}{}",
                      ops_, errors_, power_cuts_, reopens_, repairs_, checks_, thin_checks_, oracle_.superblocks_checked(),
                      committed_.mappings(), disk_.counters().faults_fired(),
                      tolerated_leaks_ ? fmt::format(", {} data-block leaks of the out-of-metadata commit", tolerated_leaks_) : "",
+                     dropped_ ? fmt::format(", {} transactions dropped after a failed message or read", dropped_) : "",
                      detected_ ? fmt::format(", corruption detected ({})", detected_) : "");
 }
 

@@ -114,6 +114,12 @@ class PoolHarness {
   // pool refusing, and not the kernel's no-space paths (ErrorKind::no_space, or the pool now out
   // of data or metadata space). An engine error the disk did not cause is a bug.
   void judge_error(const Error& e, const OpStart& st, bool legal, const char* op);
+  // After an error a fault caused in an operation that does not abort (a pool message, a read):
+  // dm-thin keeps the transaction, half-done changes included, and commits it later; a block
+  // that failed validation stays cached and fails again. The harness does not follow it there:
+  // it drops the transaction (the pool is lost without a commit, as in a crash with nothing
+  // pending) and reopens from the disk. Counted in the summary.
+  void after_unaborted_fault(const OpStart& st, const char* op);
   // Runs a pool operation that moves the model from current_ to `after` when it succeeds;
   // `attempted` is what a commit inside it would make durable.
   template <typename Fn>
@@ -156,6 +162,7 @@ class PoolHarness {
   std::uint64_t leak_budget_ = 0;
   sim::Rng lookup_rng_;
   std::uint64_t lookups_ = 0;
+  std::uint64_t dropped_ = 0;
   std::uint64_t ops_ = 0, reopens_ = 0, repairs_ = 0, checks_ = 0, thin_checks_ = 0, errors_ = 0, power_cuts_ = 0;
 };
 

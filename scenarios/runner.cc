@@ -138,7 +138,9 @@ int run(const RunRequest& req, std::ostream& out, std::ostream& err) {
   for (std::size_t t = 0; t < targets.size(); ++t) {
     const Scenario& sc = *targets[t];
     ScenarioTotals& tot = totals[t];
+    if (req.max_failures != 0 && failed_runs >= req.max_failures) break;
     for (std::uint64_t k = 0; k < req.runs; ++k, ++done) {
+      if (req.max_failures != 0 && failed_runs >= req.max_failures) break;
       if (k % req.shard_count != req.shard_index) continue;
       const std::uint64_t seed = req.first_seed + k;
       if (tty) err << fmt::format("\r[{}/{}] {} seed {}   ", done + 1, planned, sc.name, seed) << std::flush;

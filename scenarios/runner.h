@@ -24,6 +24,7 @@ struct RunRequest {
   std::string replay;                 // a steps file to replay (one scenario, one seed)
   bool progress = false;              // a progress line on stderr
   bool shrink = true;
+  std::uint64_t max_failures = 0;     // stop after this many failed seeds (0 = never)
   RunOptions opts;
 };
 

@@ -194,6 +194,7 @@ int main(int argc, char** argv) {
   run->add_option("--thin-check", run_args.thin_check, "Run thin_check on recovered images: never, sample (default) or always");
   run->add_option("--replay", run_args.req.replay, "Replay a steps file (from a shrunk failure) instead of generating");
   run->add_flag("--no-shrink", run_args.no_shrink, "Do not shrink failing runs");
+  run->add_option("--max-failures", run_args.req.max_failures, "Stop after this many failed seeds (default 0: run every seed)");
   run->add_flag("--trace", run_args.req.opts.trace, "Print every step and disk operation");
 
   auto* info = app.add_subcommand("info", "Print build facts (crc32c implementation, version)");

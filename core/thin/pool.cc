@@ -20,12 +20,16 @@ std::string_view to_string(PoolMode m) noexcept {
 
 Result<std::unique_ptr<Pool>> Pool::create(std::unique_ptr<PoolMetadata> md, const PoolTable& table) {
   auto pool = std::make_unique<Pool>(std::move(md), table);
-  // Registered once per table load, from the metadata *device* size (capped), as dm-thin does.
-  const BlockNr device = std::min<BlockNr>(table.metadata_blocks, sm::kMetadataMaxBlocks);
-  Pool* p = pool.get();
-  pool->md_->set_metadata_threshold(std::min<BlockNr>(1024, device / 4), [p] { p->metadata_low_water_raised_ = true; });
+  pool->register_metadata_threshold();
   PDSIM_TRY(pool->resume());
   return pool;
+}
+
+void Pool::register_metadata_threshold() {
+  // Registered once per table load (dm-thin's pool constructor), from the metadata *device* size
+  // (capped), before the resume that may grow the space map to it.
+  const BlockNr device = std::min<BlockNr>(table_.metadata_blocks, sm::kMetadataMaxBlocks);
+  md_->set_metadata_threshold(std::min<BlockNr>(1024, device / 4), [this] { metadata_low_water_raised_ = true; });
 }
 
 void Pool::set_mode(PoolMode requested) {
@@ -207,6 +211,7 @@ Status Pool::resume() {
 
 Status Pool::reload(const PoolTable& table) {
   table_ = table;
+  register_metadata_threshold();  // a table load: the threshold follows the new device size
   return resume();
 }
 

@@ -88,6 +88,7 @@ class Pool {
   [[nodiscard]] Status after_commit();
   [[nodiscard]] Result<std::optional<BlockNr>> alloc_data_block();
   [[nodiscard]] Status resume();
+  void register_metadata_threshold();
 
   std::unique_ptr<PoolMetadata> md_;
   PoolTable table_;
