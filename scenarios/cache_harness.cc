@@ -83,8 +83,8 @@ std::string CacheState::xml() const {
 }
 
 CacheHarness::CacheHarness(std::string scenario, std::uint64_t seed, std::uint32_t version, const RunOptions& opts,
-                           std::ostream& trace)
-    : scenario_(std::move(scenario)), seed_(seed), opts_(opts), trace_(trace), disk_(1024, seed) {
+                           std::ostream& trace, BlockNr metadata_blocks)
+    : scenario_(std::move(scenario)), seed_(seed), opts_(opts), trace_(trace), disk_(metadata_blocks, seed) {
   committed_.version = current_.version = version;
 }
 
@@ -362,8 +362,8 @@ SeedOutcome CacheHarness::outcome() {
 }
 
 SeedOutcome run_cache_steps(const std::string& scenario, std::uint64_t seed, std::uint32_t version, const Steps& steps,
-                            const RunOptions& opts, std::ostream& trace) {
-  CacheHarness h(scenario, seed, version, opts, trace);
+                            const RunOptions& opts, std::ostream& trace, BlockNr metadata_blocks) {
+  CacheHarness h(scenario, seed, version, opts, trace, metadata_blocks);
   if (h.start()) {
     for (std::size_t i = 0; i < steps.size() && !h.failed(); ++i) h.step(i, steps[i]);
     h.finish();

@@ -59,8 +59,9 @@ inline constexpr std::uint64_t kCacheDiscardBlockSize = 256;
 
 class CacheHarness {
  public:
+  // `metadata_blocks`: the simulated metadata device (large caches need more than the default).
   CacheHarness(std::string scenario, std::uint64_t seed, std::uint32_t version, const RunOptions& opts,
-               std::ostream& trace);
+               std::ostream& trace, BlockNr metadata_blocks = 1024);
 
   // Formats the metadata (faults off). False (and a failure recorded) if that failed.
   [[nodiscard]] bool start();
@@ -105,6 +106,7 @@ class CacheHarness {
 
 // Runs `steps` on a fresh cache of the given version and finishes (the replay of every cache scenario).
 [[nodiscard]] SeedOutcome run_cache_steps(const std::string& scenario, std::uint64_t seed, std::uint32_t version,
-                                          const Steps& steps, const RunOptions& opts, std::ostream& trace);
+                                          const Steps& steps, const RunOptions& opts, std::ostream& trace,
+                                          BlockNr metadata_blocks = 1024);
 
 }  // namespace pdsim::scenarios

@@ -71,16 +71,26 @@ std::string crash_plan(sim::Rng& rng) {
   }
 }
 
+// How big the cache (and so its arrays) grows.
+struct CacheSize {
+  std::uint32_t initial_min, initial_max, max, grow_max;
+};
+constexpr CacheSize kCrashSize{200, 3000, kMaxCacheBlocks, 1500};
+// Large arrays: hundreds of array blocks (a two-level array btree), grown and shrunk by
+// thousands of entries across partial blocks.
+constexpr CacheSize kSwarmSize{20000, 120000, 200000, 30000};
+constexpr BlockNr kSwarmMetadataBlocks = 8192;
+
 // The random workload: mappings, dirty flags, discards, hints, resizes both ways, commits with
 // and without clean shutdown, power cuts under every sector-atomic policy, fault plans.
-Steps generate_crash(std::uint64_t seed) {
+Steps generate_sized(std::uint64_t seed, const CacheSize& size) {
   Gen g(seed, 0xCAC4E);
-  g.resize(static_cast<std::uint32_t>(g.rng.between(200, 3000)));
+  g.resize(static_cast<std::uint32_t>(g.rng.between(size.initial_min, size.initial_max)));
   for (std::uint64_t i = 0; i < kCrashSteps; ++i) {
     const std::uint64_t d = g.rng.below(100);
     if (d < 4) {
       const bool grow = g.rng.chance(1, 2) || g.blocks <= 1;
-      g.resize(grow ? std::min<std::uint32_t>(kMaxCacheBlocks, g.blocks + static_cast<std::uint32_t>(g.rng.between(1, 1500)))
+      g.resize(grow ? std::min<std::uint32_t>(size.max, g.blocks + static_cast<std::uint32_t>(g.rng.between(1, size.grow_max)))
                     : static_cast<std::uint32_t>(g.rng.between(g.blocks / 2, g.blocks - 1)));
     } else if (d < 40) {
       g.insert(static_cast<std::uint32_t>(g.rng.below(g.blocks)));
@@ -109,6 +119,9 @@ Steps generate_crash(std::uint64_t seed) {
   }
   return std::move(g.out);
 }
+
+Steps generate_crash(std::uint64_t seed) { return generate_sized(seed, kCrashSize); }
+Steps generate_swarm(std::uint64_t seed) { return generate_sized(seed, kSwarmSize); }
 
 // (j): a cache whose size is not a multiple of 509 blocks, its last (partial) mapping-array
 // block fully mapped, committed, then grown across a block boundary.
@@ -173,7 +186,25 @@ Scenario cache_crash_scenario() {
               "without clean shutdown) with injected I/O errors and power cuts under every sector-atomic policy. After "
               "each: the durable metadata is exactly the last commit or the one in flight, never a mix; the cache "
               "checker is clean; every grow keeps every mapping; an engine error without an injected fault fails.",
-              {"cache.abort", "cache.resize_grow", "cache.resize_shrink"}, {}, generate_crash);
+              {"cache.abort", "cache.resize_grow", "cache.resize_shrink", "array.grow_fills_partial_tail",
+               "array.grow_within_tail", "array.shrink_drops_blocks", "array.shrink_trims_partial_tail"},
+              {}, generate_crash);
+}
+
+Scenario cache_swarm_scenario() {
+  Scenario s = make("cache_swarm",
+                    "cache_crash with large arrays: caches of 20k-200k blocks (hundreds of mapping-array blocks under "
+                    "a two-level array btree), grown and shrunk by up to 30k entries across partial blocks; the same "
+                    "checks.",
+                    {"cache.resize_grow", "cache.resize_shrink"}, {}, generate_swarm);
+  const std::string name = s.name;
+  s.replay = [name](std::uint64_t seed, const Steps& steps, const RunOptions& opts, std::ostream& trace) {
+    return run_cache_steps(name, seed, version_of(seed), steps, opts, trace, kSwarmMetadataBlocks);
+  };
+  s.run = [name](std::uint64_t seed, const RunOptions& opts, std::ostream& trace) {
+    return run_cache_steps(name, seed, version_of(seed), generate_swarm(seed), opts, trace, kSwarmMetadataBlocks);
+  };
+  return s;
 }
 
 std::vector<Scenario> cache_regression_scenarios() {

@@ -13,6 +13,7 @@
 namespace pdsim::scenarios {
 
 [[nodiscard]] Scenario cache_crash_scenario();
+[[nodiscard]] Scenario cache_swarm_scenario();
 // The cache regressions of seed bugs (i) and (j), in the order (i), (j).
 [[nodiscard]] std::vector<Scenario> cache_regression_scenarios();
 

@@ -270,7 +270,9 @@ std::vector<Scenario> dmtest_scenarios() {
        "metadata device grows 256 -> 420864 blocks in seven steps, adding 1, 8 and 16 bitmaps at once; each total is "
        "seen, the checker and thin_check pass.", {}, {}, &resize_no_io, {}, {}},
       {"resize_with_io", "dmtest resize_with_io: thin 0 is provisioned block by block while the metadata device grows "
-       "256 -> 512 at a seeded point; every write succeeds and the total doubles.", {}, {}, &resize_with_io, {}, {}},
+       "256 -> 512 at a seeded point; every write succeeds and the total doubles.",
+       {"thin.resize_metadata", "sm.metadata_extend", "sm.ll_extend", "sm.bootstrap_alloc", "sm.extend_commit_loop_again"},
+       {}, &resize_with_io, {}, {}},
       {"resize_after_exhaust", "dmtest resize_after_exhaust: a 128-block metadata device runs out while thin 0 is "
        "provisioned; the pool goes read-only; after re-activation and a grow to 7808 blocks it is rw again and "
        "provisioning completes.", {}, {}, &resize_after_exhaust, {}, {}},

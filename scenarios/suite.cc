@@ -35,6 +35,7 @@ const std::vector<Scenario>& all_scenarios() {
     for (auto& s : thin_random_scenarios()) v.push_back(std::move(s));
     for (auto& s : tree_scenarios()) v.push_back(std::move(s));
     v.push_back(cache_crash_scenario());
+    v.push_back(cache_swarm_scenario());
     for (auto& s : seed_scenarios()) v.push_back(std::move(s));
     for (auto& s : cache_regression_scenarios()) v.push_back(std::move(s));
     return v;
@@ -65,12 +66,12 @@ const std::vector<Suite>& all_suites() {
                  }()});
     v.push_back({"cache", "The dm-cache metadata scenarios: crashes and I/O errors, and the cache regressions of seed bugs (i) and (j).",
                  [] {
-                   std::vector<std::string> n{"cache_crash"};
+                   std::vector<std::string> n{"cache_crash", "cache_swarm"};
                    for (auto& s : names_of(cache_regression_scenarios())) n.push_back(s);
                    return n;
                  }()});
     v.push_back({"swarm", "Swarm runs: each seed draws its own operation mix and faults; the tree shapes at swarm size.",
-                 {"thin_swarm", "tree_swarm"}});
+                 {"thin_swarm", "tree_swarm", "cache_swarm"}});
     v.push_back({"seeds",
                  "The ten seed-bug regressions, then the cache regressions of (i) and (j). `pdsim run seeds` prints the "
                  "bug report: each caught with its switch on (by its first regression), clean with it off, and which "
