@@ -358,6 +358,22 @@ TEST(Runner, JsonReportHasTheTotalsAndEachScenariosRunsFailedAndMarks) {
       << r.out;
 }
 
+// --max-failures 1 (the mutation score's setting): the run stops at the first failed seed.
+TEST(Runner, MaxFailuresStopsAfterThatManyFailedSeeds) {
+  RunRequest req = request("seed_g_dec_wraps_free_block_count_4294967295", 1, 3);
+  req.bugs = {Bug::g};
+  req.shrink = false;
+  auto all = run_req(req);
+  ASSERT_EQ(all.rc, 1);
+  ASSERT_EQ(seed_lines(all.out).size(), 3u) << all.out;
+  req.max_failures = 1;
+  auto first = run_req(req);
+  EXPECT_EQ(first.rc, 1);
+  const auto lines = seed_lines(first.out);
+  ASSERT_EQ(lines.size(), 1u) << first.out;
+  EXPECT_NE(lines.front().find("FAILED"), std::string::npos) << lines.front();
+}
+
 TEST(Runner, JsonReportOfAFailureHasItsReproduceLineAndMessage) {
   testing::TempDir dir;
   RunRequest req = request("seed_g_dec_wraps_free_block_count_4294967295", 1, 2);
