@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "core/btree/node.h"
 #include "core/check/thin_input.h"
 #include "core/thin/thin_format.h"
 
@@ -458,7 +459,8 @@ void PoolHarness::reopen_and_verify(const char* why, const std::optional<PoolSta
 }
 
 void PoolHarness::check_image(const char* when) {
-  sim::ImageDevice image(disk_.current());
+  const sim::Image img = disk_.current();
+  sim::ImageDevice image(img);
   auto rep = check::check_thin(image);
   if (!rep) return fail(fmt::format("checker after {}: {}", when, rep.error().to_string()));
   // dm-thin commits while allocating a data block when free metadata runs out, before the
@@ -466,8 +468,15 @@ void PoolHarness::check_image(const char* when) {
   // (the pool goes out of metadata space, the insert or the next commit fails, the power is
   // cut), the block stays counted and unreferenced. Kernel behaviour, tolerated for exactly
   // those blocks; any other leak fails the run.
+  //
+  // The kernel's remove collapses a single-child root and then descends into the node below
+  // *without* rebalancing its children (algorithms.md §5.5): that node can lose one entry (a
+  // leaf) or two (an internal node whose children merge twice) below max_entries/3. thin_check
+  // 0.9 rejects such a node ("too few entries in btree_node"); the checker reports it as a
+  // non-fatal bad_fill. Tolerated down to max/3 - 2 (counted, and thin_check is not run on that
+  // image); a node further below fails the run.
   std::string all;
-  std::uint64_t serious = 0;
+  std::uint64_t serious = 0, underfilled = 0;
   std::uint64_t budget = leak_budget_;
   for (const auto& p : rep->problems) {
     const bool data_leak = p.kind == check::ProblemKind::leak && p.space == check::Space::data;
@@ -476,6 +485,16 @@ void PoolHarness::check_image(const char* when) {
       if (!known) --budget;
       ++tolerated_leaks_;
       continue;
+    }
+    if (p.kind == check::ProblemKind::bad_fill && p.block && img.nr_blocks() > *p.block) {
+      const auto& blk = img.get(*p.block);
+      if (blk) {
+        const btree::NodeView n(blk->data());
+        if (n.nr_entries() + 2 >= n.max_entries() / 3) {
+          ++underfilled;
+          continue;
+        }
+      }
     }
     ++serious;
     all += "; " + check::to_string(p);
@@ -488,8 +507,9 @@ void PoolHarness::check_image(const char* when) {
   if (serious > 0 || rep->problems_dropped > 0)
     return fail(fmt::format("checker after {}: {} problems{}", when, serious + rep->problems_dropped, all));
   ++checks_;
+  collapse_underfills_ += underfilled;
   const bool sample = opts_.thin_check == ThinCheck::always || (opts_.thin_check == ThinCheck::sample && checks_ % 4 == 1);
-  if (sample && thin_check_available()) run_thin_check(when);
+  if (sample && thin_check_available() && underfilled == 0) run_thin_check(when);
 }
 
 void PoolHarness::run_thin_check(const char* when) {
@@ -530,11 +550,12 @@ void PoolHarness::repair() {
 
 std::string PoolHarness::counters() const {
   return fmt::format("{} ops, {} errors, {} power cuts, {} reopens, {} repairs, {} clean checks, {} thin_check, {} "
-                     "superblocks ordered, {} mappings committed, {} faults fired{}{}{}",
+                     "superblocks ordered, {} mappings committed, {} faults fired{}{}{}{}",
                      ops_, errors_, power_cuts_, reopens_, repairs_, checks_, thin_checks_, oracle_.superblocks_checked(),
                      committed_.mappings(), disk_.counters().faults_fired(),
                      tolerated_leaks_ ? fmt::format(", {} data-block leaks of the out-of-metadata commit", tolerated_leaks_) : "",
                      dropped_ ? fmt::format(", {} transactions dropped after a failed message or read", dropped_) : "",
+                     collapse_underfills_ ? fmt::format(", {} nodes left under max/3 by a collapse", collapse_underfills_) : "",
                      detected_ ? fmt::format(", corruption detected ({})", detected_) : "");
 }
 

@@ -163,6 +163,7 @@ class PoolHarness {
   sim::Rng lookup_rng_;
   std::uint64_t lookups_ = 0;
   std::uint64_t dropped_ = 0;
+  std::uint64_t collapse_underfills_ = 0;
   std::uint64_t ops_ = 0, reopens_ = 0, repairs_ = 0, checks_ = 0, thin_checks_ = 0, errors_ = 0, power_cuts_ = 0;
 };
 

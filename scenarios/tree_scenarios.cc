@@ -242,14 +242,14 @@ std::vector<Scenario> tree_scenarios() {
       "btree.shadow_inc_children", "sm.overflow_insert", "sm.overflow_remove", "sm.alloc_enters_next_bitmap",
       "sm.count_last_entry_of_bitmap"};
   Regime heavy;
-  heavy.initial_min = 40000;
-  heavy.initial_max = 90000;
-  heavy.rounds = 80;
-  heavy.max_devices = 10;
+  heavy.initial_min = 45000;
+  heavy.initial_max = 70000;
+  heavy.rounds = 30;
+  heavy.max_devices = 8;
   out.push_back(thin_step_scenario(
       "tree_swarm",
-      "The tree shapes at swarm size: 40k-90k mappings in the first device (three node levels per device tree), up "
-      "to ten devices, twice the rounds; the same checks.",
+      "The tree shapes at swarm size: 45k-70k mappings in the first device (three node levels per device tree), up "
+      "to eight devices; the same checks.",
       [heavy](std::uint64_t seed) { return TreeGen(seed, heavy).generate(); },
       {.metadata_blocks = 16384, .data_blocks = 1000000}));
   return out;
