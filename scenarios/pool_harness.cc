@@ -305,6 +305,21 @@ Status PoolHarness::write(std::uint64_t id, std::uint64_t vblock) {
   if (r) {
     // The commit inside held the new block allocated but not yet mapped (see committed_unmapped_).
     if (committed_inside && r->newly_mapped) committed_unmapped_.insert(r->data_block);
+    // A block shared with a snapshot (sharing is always at the same virtual block) must never be
+    // written in place: the write must break sharing onto a new data block.
+    if (auto d = current_.devices.find(id); d != current_.devices.end()) {
+      if (auto m = d->second.find(vblock); m != d->second.end() && (!r->newly_mapped || r->data_block == m->second)) {
+        for (const auto& [other, maps] : current_.devices) {
+          if (other == id) continue;
+          auto o = maps.find(vblock);
+          if (o != maps.end() && o->second == m->second) {
+            fail(fmt::format("write to thin {} block {} went in place to data block {}, which thin {} shares", id, vblock,
+                             m->second, other));
+            break;
+          }
+        }
+      }
+    }
     const BlockNr got = r->data_block;
     auto& maps = current_.devices[id];
     auto it = maps.find(vblock);
