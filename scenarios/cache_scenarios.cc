@@ -3,6 +3,7 @@
 #include "scenarios/cache_scenarios.h"
 
 #include <map>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -89,7 +90,16 @@ Steps generate_sized(std::uint64_t seed, const CacheSize& size) {
   for (std::uint64_t i = 0; i < kCrashSteps; ++i) {
     const std::uint64_t d = g.rng.below(100);
     if (d < 4) {
+      // A third of the shrinks probe the dirty boundary: to the last dirty block (refused) or
+      // just past it (allowed).
+      std::optional<std::uint32_t> last_dirty;
+      for (const auto& [c, dirty] : g.mapped)
+        if (dirty) last_dirty = c;
       const bool grow = g.rng.chance(1, 2) || g.blocks <= 1;
+      if (!grow && last_dirty && *last_dirty + 1 < g.blocks && g.rng.chance(1, 3)) {
+        g.resize(*last_dirty + static_cast<std::uint32_t>(g.rng.below(2)));
+        continue;
+      }
       g.resize(grow ? std::min<std::uint32_t>(size.max, g.blocks + static_cast<std::uint32_t>(g.rng.between(1, size.grow_max)))
                     : static_cast<std::uint32_t>(g.rng.between(g.blocks / 2, g.blocks - 1)));
     } else if (d < 40) {
