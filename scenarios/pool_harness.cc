@@ -151,7 +151,7 @@ Result<std::vector<BlockNr>> PoolHarness::reachable(BlockDevice& dev) {
 }
 
 bool PoolHarness::start() {
-  auto md = thin::PoolMetadata::format(oracle_, 128);
+  auto md = thin::PoolMetadata::format(oracle_, 128, cfg_.cache_blocks);
   if (!md) {
     fail(fmt::format("format: {}", md.error().to_string()));
     return false;
@@ -174,6 +174,9 @@ void PoolHarness::judge_error(const Error& e, const OpStart& st, bool legal, con
   if (st.mode != thin::PoolMode::write && st.mode != thin::PoolMode::out_of_data_space) return;  // a degraded pool refuses
   const std::uint64_t faults = disk_.counters().faults_fired();
   if (faults != st.faults) return;  // the disk failed during the call
+  // A fault earlier in this transaction: a failed eviction write is reported by the next flush,
+  // and the dropped block reads back as what the disk still holds.
+  if (faults != faults_at_clean_ && (e.kind() == ErrorKind::io || e.kind() == ErrorKind::corruption)) return;
   // Corruption a fault left on the disk earlier surfaces later as a checksum or I/O error.
   if (cfg_.corruption_faults && faults > 0 && (e.kind() == ErrorKind::corruption || e.kind() == ErrorKind::io)) return;
   if (e.kind() == ErrorKind::no_space) return;
@@ -184,7 +187,7 @@ void PoolHarness::judge_error(const Error& e, const OpStart& st, bool legal, con
 }
 
 void PoolHarness::after_unaborted_fault(const OpStart& st, const char* op) {
-  if (!pool_ || disk_.counters().faults_fired() == st.faults) return;
+  if (!pool_ || (disk_.counters().faults_fired() == st.faults && disk_.counters().faults_fired() == faults_at_clean_)) return;
   const thin::PoolMode mode = pool_->mode();
   if (mode == thin::PoolMode::read_only || mode == thin::PoolMode::fail) return;  // aborted: handled
   ++dropped_;
@@ -219,6 +222,7 @@ Status PoolHarness::apply(Fn&& fn, std::optional<PoolState> after, bool commits_
   if (committed_now) {
     committed_ = attempted;
     in_flight_.reset();
+    if (s) faults_at_clean_ = disk_.counters().faults_fired();
   }
   if (s) {
     if (after) current_ = std::move(*after);
@@ -440,7 +444,7 @@ void PoolHarness::reopen_and_verify(const char* why, const std::optional<PoolSta
   ++reopens_;
   disk_.set_plan({});
   pool_.reset();
-  auto md = thin::PoolMetadata::open(oracle_, 128);
+  auto md = thin::PoolMetadata::open(oracle_, 128, false, cfg_.cache_blocks);
   if (!md) {
     if (detected(md.error())) return;
     return fail(fmt::format("reopen after {}: {}", why, md.error().to_string()));
@@ -463,6 +467,7 @@ void PoolHarness::reopen_and_verify(const char* why, const std::optional<PoolSta
   }
   in_flight_.reset();
   current_ = committed_;
+  faults_at_clean_ = disk_.counters().faults_fired();
   if (*state == committed_) {
     const std::string what = fmt::format("reopening after {}", why);
     lookup_check(**md, committed_, 0, what.c_str());
@@ -553,7 +558,7 @@ void PoolHarness::repair() {
   disk_.set_plan({});
   if (Status s = pool_->shutdown(); !s) return fail(fmt::format("teardown before repair: {}", s.error().to_string()));
   pool_.reset();
-  auto md = thin::PoolMetadata::open(oracle_, 128);
+  auto md = thin::PoolMetadata::open(oracle_, 128, false, cfg_.cache_blocks);
   if (!md) return fail(fmt::format("open for repair: {}", md.error().to_string()));
   if (Status s = (*md)->clear_needs_check(); !s) return fail(fmt::format("clearing needs_check: {}", s.error().to_string()));
   ++repairs_;

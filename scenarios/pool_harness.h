@@ -53,6 +53,9 @@ struct HarnessConfig {
   // (a validator error, a checker problem) and never returned as data: the first detection ends
   // the run (stopped()), a wrong answer still fails it.
   bool corruption_faults = false;
+  // The metadata block cache's bound: small, every transaction evicts dirty blocks before its
+  // commit, so write errors hit evictions (whose errors the next flush must report).
+  std::size_t cache_blocks = thin::PoolMetadata::kDefaultCacheBlocks;
 };
 
 class PoolHarness {
@@ -163,6 +166,7 @@ class PoolHarness {
   sim::Rng lookup_rng_;
   std::uint64_t lookups_ = 0;
   std::uint64_t dropped_ = 0;
+  std::uint64_t faults_at_clean_ = 0;  // faults fired by the last successful commit or reopen
   std::uint64_t collapse_underfills_ = 0;
   std::uint64_t ops_ = 0, reopens_ = 0, repairs_ = 0, checks_ = 0, thin_checks_ = 0, errors_ = 0, power_cuts_ = 0;
 };

@@ -137,10 +137,11 @@ std::vector<Scenario> thin_random_scenarios() {
   faults.plan_every = 25;
   out.push_back(random_scenario(
       "thin_faults",
-      "A mixed thin workload under I/O errors (reads, writes, flushes) and transient read corruption: every error "
+      "A mixed thin workload under I/O errors (reads, writes, flushes) and transient read corruption, with a 32-block "
+      "metadata cache (dirty blocks are evicted, and their write errors must fail the next flush): every error "
       "aborts to the last commit or to the commit whose superblock became durable, never a mix, and a corrupted "
       "read is an error, never data.",
-      faults, {.metadata_blocks = 2048, .data_blocks = 8192}, false));
+      faults, {.metadata_blocks = 2048, .data_blocks = 8192, .cache_blocks = 16}, false));
   Mix corrupt;
   corrupt.plan_every = 30;
   corrupt.corrupting = true;

@@ -25,8 +25,8 @@ bool block_is_all_zero(ConstBlockSpan data) {
 
 }  // namespace
 
-PoolMetadata::PoolMetadata(BlockDevice& dev, std::uint32_t data_block_size)
-    : dev_(dev), bm_(dev, kDefaultCacheBlocks), tm_(bm_), data_block_size_(data_block_size) {
+PoolMetadata::PoolMetadata(BlockDevice& dev, std::uint32_t data_block_size, std::size_t cache_blocks)
+    : dev_(dev), bm_(dev, cache_blocks), tm_(bm_), data_block_size_(data_block_size) {
   block_time_vt_ = block_time_type();
 }
 
@@ -81,10 +81,11 @@ btree::Info PoolMetadata::tl_info() {
 
 // ---- format / open ----
 
-Result<std::unique_ptr<PoolMetadata>> PoolMetadata::format(BlockDevice& dev, std::uint32_t data_block_size) {
+Result<std::unique_ptr<PoolMetadata>> PoolMetadata::format(BlockDevice& dev, std::uint32_t data_block_size,
+                                                          std::size_t cache_blocks) {
   if (data_block_size < 128 || data_block_size > 2097152 || data_block_size % 128 != 0)
     return Error::invalid(fmt::format("data block size {} sectors is not a multiple of 128 in [128, 2097152]", data_block_size));
-  auto p = std::make_unique<PoolMetadata>(dev, data_block_size);
+  auto p = std::make_unique<PoolMetadata>(dev, data_block_size, cache_blocks);
   const BlockNr meta_blocks = std::min<BlockNr>(dev.nr_blocks(), sm::kMetadataMaxBlocks);
   PDSIM_TRY_ASSIGN(p->meta_sm_, sm::MetadataSpaceMap::create(p->tm_, meta_blocks));
   PDSIM_TRY_ASSIGN(p->data_sm_, sm::DiskSpaceMap::create(p->tm_, 0));
@@ -113,8 +114,8 @@ Result<std::unique_ptr<PoolMetadata>> PoolMetadata::format(BlockDevice& dev, std
 }
 
 Result<std::unique_ptr<PoolMetadata>> PoolMetadata::open(BlockDevice& dev, std::optional<std::uint32_t> data_block_size,
-                                                        bool read_only) {
-  auto p = std::make_unique<PoolMetadata>(dev, data_block_size.value_or(0));
+                                                        bool read_only, std::size_t cache_blocks) {
+  auto p = std::make_unique<PoolMetadata>(dev, data_block_size.value_or(0), cache_blocks);
   {
     PDSIM_TRY_ASSIGN(ReadRef raw, p->bm_.read_lock(kSuperblockLocation, nullptr));
     if (block_is_all_zero(raw.data())) return Error::invalid("metadata device is not formatted: block 0 is all zeros");

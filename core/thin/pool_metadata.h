@@ -32,11 +32,15 @@ class PoolMetadata {
   static constexpr std::size_t kDefaultCacheBlocks = 1024;
 
   // Formats `dev` as a new pool (data space map of 0 blocks; resize_data grows it).
-  [[nodiscard]] static Result<std::unique_ptr<PoolMetadata>> format(BlockDevice& dev, std::uint32_t data_block_size);
+  // `cache_blocks`: the bound of the block cache (a small one makes every transaction evict dirty
+  // blocks before its commit).
+  [[nodiscard]] static Result<std::unique_ptr<PoolMetadata>> format(BlockDevice& dev, std::uint32_t data_block_size,
+                                                                    std::size_t cache_blocks = kDefaultCacheBlocks);
   // Opens an existing pool. data_block_size, if given, must match the superblock's.
   [[nodiscard]] static Result<std::unique_ptr<PoolMetadata>> open(BlockDevice& dev,
                                                                   std::optional<std::uint32_t> data_block_size = std::nullopt,
-                                                                  bool read_only = false);
+                                                                  bool read_only = false,
+                                                                  std::size_t cache_blocks = kDefaultCacheBlocks);
 
   // ---- devices ----
   [[nodiscard]] Status create_thin(std::uint64_t id);
@@ -141,7 +145,7 @@ class PoolMetadata {
   [[nodiscard]] BlockNr mapping_root() const { return root_; }
   [[nodiscard]] BlockNr details_root() const { return details_root_; }
 
-  PoolMetadata(BlockDevice& dev, std::uint32_t data_block_size);
+  PoolMetadata(BlockDevice& dev, std::uint32_t data_block_size, std::size_t cache_blocks = kDefaultCacheBlocks);
 
  private:
   struct DeviceRecord {
