@@ -114,7 +114,10 @@ Steps generate_sized(std::uint64_t seed, const CacheSize& size) {
       g.discards = g.rng.between(1, 700);
       g.out.push_back(fmt::format("discards {}", g.discards));
     } else if (d < 74 && g.discards > 0) {
-      g.out.push_back(fmt::format("discard {} {}", g.rng.below(g.discards), g.rng.chance(1, 2) ? 1 : 0));
+      // A third of them probe a 64-bit word boundary of the discard bitset (bits 63 and 64 of a word pair).
+      std::uint64_t bit = g.rng.below(g.discards);
+      if (g.discards > 64 && g.rng.chance(1, 3)) bit = std::min<std::uint64_t>(g.discards - 1, (bit / 64) * 64 + 63 + g.rng.below(2));
+      g.out.push_back(fmt::format("discard {} {}", bit, g.rng.chance(2, 3) ? 1 : 0));
     } else if (d < 77) {
       g.out.push_back(g.hints());
     } else if (d < 79) {
