@@ -196,6 +196,22 @@ void PoolHarness::after_unaborted_fault(const OpStart& st, const char* op) {
   reopen_and_verify(fmt::format("a {} failed by a fault (transaction dropped)", op).c_str(), in_flight_);
 }
 
+void PoolHarness::expect_no_free_data(const char* op) {
+  // A block free in both the committed and the current transaction can always be allocated (the
+  // allocator wraps to block 0). Blocks the model maps in either, and every block that may have
+  // leaked, are not free; anything beyond those must have been found.
+  std::set<BlockNr> used;
+  for (const PoolState* st : {&committed_, &current_})
+    for (const auto& [id, maps] : st->devices)
+      for (const auto& [v, b] : maps) used.insert(b);
+  auto nr = pool_->metadata().data_nr_blocks();
+  if (!nr) return;
+  const std::uint64_t may_leak = committed_unmapped_.size() + leak_budget_;
+  if (*nr > used.size() + may_leak)
+    fail(fmt::format("{}: out of data space with {} of {} data blocks free in both the committed and the current "
+                     "transaction", op, *nr - used.size() - may_leak, *nr));
+}
+
 void PoolHarness::lookup_check(thin::PoolMetadata& md, const PoolState& want, std::uint64_t sample, const char* when) {
   const sim::FaultPlan plan = disk_.plan();
   disk_.set_plan({});
@@ -337,6 +353,7 @@ Status PoolHarness::write(std::uint64_t id, std::uint64_t vblock) {
   ++errors_;
   if (committed_inside) ++leak_budget_;
   judge_error(r.error(), st, current_.devices.count(id) != 0, "write");
+  if (st.mode == thin::PoolMode::write && pool_ && pool_->mode() == thin::PoolMode::out_of_data_space) expect_no_free_data("write");
   const thin::PoolMode mode = pool_->mode();
   const bool aborted = mode != st.mode && (mode == thin::PoolMode::read_only || mode == thin::PoolMode::fail);
   if (aborted) expect_rolled_back(PoolState(current_));

@@ -123,6 +123,8 @@ class PoolHarness {
   // it drops the transaction (the pool is lost without a commit, as in a crash with nothing
   // pending) and reopens from the disk. Counted in the summary.
   void after_unaborted_fault(const OpStart& st, const char* op);
+  // A write sent the pool out of data space: the model must account for every data block.
+  void expect_no_free_data(const char* op);
   // Runs a pool operation that moves the model from current_ to `after` when it succeeds;
   // `attempted` is what a commit inside it would make durable.
   template <typename Fn>

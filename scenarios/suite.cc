@@ -51,7 +51,7 @@ const std::vector<Suite>& all_suites() {
                  "explorer, the dmtest re-creations, the thin storms under faults and the cache metadata under faults.",
                  {"sim_selftest", "engine_rollback", "crash_explorer", "resize_with_io", "thin_remove_works_after_resize",
                   "commit_failure_sets_needs_check", "cant_provision_new_blocks", "out_of_data_space_resize",
-                  "snapshot_storm", "thin_faults", "thin_corruption", "tree_shapes", "cache_crash"}});
+                  "snapshot_storm", "thin_faults", "thin_corruption", "tree_shapes", "data_churn", "cache_crash"}});
     v.push_back({"sim", "The simulator self-test.", {"sim_selftest"}});
     v.push_back({"engine", "The raw engine rollback workload.", {"engine_rollback"}});
     v.push_back({"crash", "The crash explorer.", {"crash_explorer"}});
