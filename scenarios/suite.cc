@@ -48,7 +48,8 @@ const std::vector<Suite>& all_suites() {
     std::vector<Suite> v;
     v.push_back({"default",
                  "What the main job runs: the simulator self-test, the raw engine rollback workload, the crash "
-                 "explorer, the dmtest re-creations, the thin storms under faults and the cache metadata under faults.",
+                 "explorer, the dmtest re-creations, the thin storms under faults, big trees in every shape, data-space "
+                 "churn and the cache metadata under faults.",
                  {"sim_selftest", "engine_rollback", "crash_explorer", "resize_with_io", "thin_remove_works_after_resize",
                   "commit_failure_sets_needs_check", "cant_provision_new_blocks", "out_of_data_space_resize",
                   "snapshot_storm", "thin_faults", "thin_corruption", "tree_shapes", "data_churn", "cache_crash"}});
