@@ -212,6 +212,31 @@ void PoolHarness::expect_no_free_data(const char* op) {
                      "transaction", op, *nr - used.size() - may_leak, *nr));
 }
 
+void PoolHarness::expect_free_data_count(const char* when) {
+  // The free data count the pool reports (dm-thin's status line; what its own free-space checks
+  // use) counts this transaction's allocations and frees: every data block the model maps is
+  // allocated, and at most the blocks that may have leaked besides. Costs a pass over the model:
+  // only for models of up to 50,000 mappings.
+  const thin::PoolMode mode = pool_->mode();
+  if (mode != thin::PoolMode::write && mode != thin::PoolMode::out_of_data_space) return;
+  if (current_.mappings() > 50000) return;
+  std::set<BlockNr> used;
+  for (const auto& [id, maps] : current_.devices)
+    for (const auto& [v, b] : maps) used.insert(b);
+  const sim::FaultPlan plan = disk_.plan();
+  disk_.set_plan({});
+  auto nr = pool_->metadata().data_nr_blocks();
+  auto free = pool_->metadata().data_nr_free();
+  disk_.set_plan(plan);
+  if (!nr || !free) return;  // an error reading the counts surfaces in the commit itself
+  const std::uint64_t may_leak = committed_unmapped_.size() + leak_budget_;
+  const std::uint64_t most = *nr > used.size() ? *nr - used.size() : 0;
+  const std::uint64_t least = most > may_leak ? most - may_leak : 0;
+  if (*free < least || *free > most)
+    fail(fmt::format("{}: the pool reports {} free data blocks; the model maps {} of {} (at most {} leaked): "
+                     "expected {}..{}", when, *free, used.size(), *nr, may_leak, least, most));
+}
+
 void PoolHarness::lookup_check(thin::PoolMetadata& md, const PoolState& want, std::uint64_t sample, const char* when) {
   const sim::FaultPlan plan = disk_.plan();
   disk_.set_plan({});
@@ -424,6 +449,7 @@ Status PoolHarness::unmap(std::uint64_t id, std::uint64_t vblock) {
 
 Status PoolHarness::commit() {
   if (!pool_) return Error::invalid("no pool: the last reopen failed");
+  expect_free_data_count("before a commit");
   return apply([&] { return pool_->commit(); }, std::nullopt, true, true, "commit");
 }
 

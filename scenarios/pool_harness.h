@@ -125,6 +125,8 @@ class PoolHarness {
   void after_unaborted_fault(const OpStart& st, const char* op);
   // A write sent the pool out of data space: the model must account for every data block.
   void expect_no_free_data(const char* op);
+  // The pool's free data count must match the model's (see the definition).
+  void expect_free_data_count(const char* when);
   // Runs a pool operation that moves the model from current_ to `after` when it succeeds;
   // `attempted` is what a commit inside it would make durable.
   template <typename Fn>
