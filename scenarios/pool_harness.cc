@@ -164,6 +164,7 @@ bool PoolHarness::start() {
   pool_ = std::move(p).value();
   if (Status s = oracle_.restart(); !s) fail(fmt::format("oracle: {}", s.error().to_string()));
   committed_ = current_ = PoolState{};
+  mark_clean();
   return !failed();
 }
 
@@ -237,6 +238,32 @@ void PoolHarness::expect_free_data_count(const char* when) {
                      "expected {}..{}", when, *free, used.size(), *nr, may_leak, least, most));
 }
 
+void PoolHarness::mark_clean() {
+  faults_at_clean_ = disk_.counters().faults_fired();
+  changed_since_clean_ = false;
+  meta_free_at_clean_.reset();
+  if (!pool_) return;
+  const sim::FaultPlan plan = disk_.plan();
+  disk_.set_plan({});
+  auto f = pool_->metadata().metadata_sm().nr_free();
+  disk_.set_plan(plan);
+  if (f) meta_free_at_clean_ = *f;
+}
+
+void PoolHarness::expect_metadata_used_by_transaction(const char* when) {
+  // A transaction that changed a mapping shadowed at least one node, so it allocated metadata:
+  // the raw free metadata count (this transaction's allocations included, its frees not yet,
+  // algorithms.md §3.1) is below the count at the last commit.
+  if (!changed_since_clean_ || !meta_free_at_clean_ || pool_->mode() != thin::PoolMode::write) return;
+  const sim::FaultPlan plan = disk_.plan();
+  disk_.set_plan({});
+  auto f = pool_->metadata().metadata_sm().nr_free();
+  disk_.set_plan(plan);
+  if (f && *f >= *meta_free_at_clean_)
+    fail(fmt::format("{}: the transaction changed mappings but the free metadata count did not drop ({} at the last "
+                     "commit, {} now)", when, *meta_free_at_clean_, *f));
+}
+
 void PoolHarness::lookup_check(thin::PoolMetadata& md, const PoolState& want, std::uint64_t sample, const char* when) {
   const sim::FaultPlan plan = disk_.plan();
   disk_.set_plan({});
@@ -263,7 +290,7 @@ Status PoolHarness::apply(Fn&& fn, std::optional<PoolState> after, bool commits_
   if (committed_now) {
     committed_ = attempted;
     in_flight_.reset();
-    if (s) faults_at_clean_ = disk_.counters().faults_fired();
+    if (s) mark_clean();
   }
   if (s) {
     if (after) current_ = std::move(*after);
@@ -346,6 +373,8 @@ Status PoolHarness::write(std::uint64_t id, std::uint64_t vblock) {
   if (committed_inside) {
     committed_ = current_;  // a write commits (before its insert) when space runs low
     in_flight_.reset();
+    mark_clean();
+    meta_free_at_clean_.reset();  // measured after the insert that followed the commit: no baseline
   }
   if (r) {
     // The commit inside held the new block allocated but not yet mapped (see committed_unmapped_).
@@ -373,6 +402,7 @@ Status PoolHarness::write(std::uint64_t id, std::uint64_t vblock) {
                        it == maps.end() ? std::string("unmapped") : std::to_string(it->second)));
     }
     maps[vblock] = got;
+    if (r->newly_mapped) changed_since_clean_ = true;
     return {};
   }
   ++errors_;
@@ -411,7 +441,9 @@ Status PoolHarness::apply_in_place(Fn&& fn, Mutate&& mutate, bool legal, const c
   ++ops_;
   Status s = fn();
   if (s) {
+    const std::uint64_t before = current_.mappings();
     mutate(current_);
+    if (current_.mappings() != before) changed_since_clean_ = true;
     return s;
   }
   ++errors_;
@@ -450,6 +482,7 @@ Status PoolHarness::unmap(std::uint64_t id, std::uint64_t vblock) {
 Status PoolHarness::commit() {
   if (!pool_) return Error::invalid("no pool: the last reopen failed");
   expect_free_data_count("before a commit");
+  expect_metadata_used_by_transaction("before a commit");
   return apply([&] { return pool_->commit(); }, std::nullopt, true, true, "commit");
 }
 
@@ -475,7 +508,9 @@ void PoolHarness::teardown_and_reopen(const char* why) {
   if (pool_) {
     const thin::PoolMode mode = pool_->mode();
     if (mode == thin::PoolMode::write || mode == thin::PoolMode::out_of_data_space) {
-      if (Status s = commit(); !s) fail(fmt::format("teardown commit: {}", s.error().to_string()));
+      // A failed teardown commit is judged like any other (a write error deferred from an
+      // eviction earlier in the transaction is the disk's): the pool aborts, the reopen checks.
+      (void)commit();
     } else if (Status s = pool_->shutdown(); !s && mode != thin::PoolMode::fail) {
       fail(fmt::format("teardown: {}", s.error().to_string()));
     }
@@ -519,6 +554,7 @@ void PoolHarness::reopen_and_verify(const char* why, const std::optional<PoolSta
   auto p = thin::Pool::create(std::move(md).value(), table_);
   if (!p) return fail(fmt::format("re-creating the pool after {}: {}", why, p.error().to_string()));
   pool_ = std::move(p).value();
+  mark_clean();
 }
 
 void PoolHarness::check_image(const char* when) {

@@ -127,6 +127,12 @@ class PoolHarness {
   void expect_no_free_data(const char* op);
   // The pool's free data count must match the model's (see the definition).
   void expect_free_data_count(const char* when);
+  // A transaction that changed mappings must show in the metadata free count.
+  void expect_metadata_used_by_transaction(const char* when);
+  // After a successful commit or a reopen: what the next transaction is measured from.
+  void mark_clean();
+  bool changed_since_clean_ = false;
+  std::optional<BlockNr> meta_free_at_clean_;
   // Runs a pool operation that moves the model from current_ to `after` when it succeeds;
   // `attempted` is what a commit inside it would make durable.
   template <typename Fn>
