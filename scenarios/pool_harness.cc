@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -100,7 +101,9 @@ Result<std::string> lookup_pool_state(thin::PoolMetadata& md, const PoolState& w
       continue;
     }
     for (std::uint64_t i = 0; i < sample; ++i) {
-      auto it = std::next(maps.begin(), static_cast<long>(rng.below(maps.size())));
+      // A random point of the device's range, then the mapping at or after it: O(log n).
+      const std::uint64_t first = maps.begin()->first, last = maps.rbegin()->first;
+      auto it = maps.lower_bound(first + rng.below(last - first + 1));
       PDSIM_TRY_ASSIGN(std::string e, check_key(it->first, it->second));
       if (!e.empty()) return e;
     }
@@ -221,9 +224,12 @@ void PoolHarness::expect_free_data_count(const char* when) {
   const thin::PoolMode mode = pool_->mode();
   if (mode != thin::PoolMode::write && mode != thin::PoolMode::out_of_data_space) return;
   if (current_.mappings() > 50000) return;
-  std::set<BlockNr> used;
+  std::vector<BlockNr> used;
+  used.reserve(current_.mappings());
   for (const auto& [id, maps] : current_.devices)
-    for (const auto& [v, b] : maps) used.insert(b);
+    for (const auto& [v, b] : maps) used.push_back(b);
+  std::sort(used.begin(), used.end());
+  used.erase(std::unique(used.begin(), used.end()), used.end());
   const sim::FaultPlan plan = disk_.plan();
   disk_.set_plan({});
   auto nr = pool_->metadata().data_nr_blocks();
