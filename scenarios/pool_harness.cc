@@ -190,6 +190,13 @@ void PoolHarness::judge_error(const Error& e, const OpStart& st, bool legal, con
                    thin::to_string(st.mode), e.to_string()));
 }
 
+void PoolHarness::settle_error(const OpStart& st, const char* op, const PoolState& attempted) {
+  const thin::PoolMode mode = pool_->mode();
+  const bool aborted = mode != st.mode && (mode == thin::PoolMode::read_only || mode == thin::PoolMode::fail);
+  if (aborted) expect_rolled_back(PoolState(attempted));  // a copy: attempted may be current_
+  else after_unaborted_fault(st, op);
+}
+
 void PoolHarness::after_unaborted_fault(const OpStart& st, const char* op) {
   if (!pool_ || (disk_.counters().faults_fired() == st.faults && disk_.counters().faults_fired() == faults_at_clean_)) return;
   const thin::PoolMode mode = pool_->mode();
@@ -200,14 +207,22 @@ void PoolHarness::after_unaborted_fault(const OpStart& st, const char* op) {
   reopen_and_verify(fmt::format("a {} failed by a fault (transaction dropped)", op).c_str(), in_flight_);
 }
 
+// The distinct data blocks the given model states map.
+std::vector<BlockNr> PoolHarness::used_data_blocks(std::initializer_list<const PoolState*> states) {
+  std::vector<BlockNr> used;
+  for (const PoolState* st : states)
+    for (const auto& [id, maps] : st->devices)
+      for (const auto& [v, b] : maps) used.push_back(b);
+  std::sort(used.begin(), used.end());
+  used.erase(std::unique(used.begin(), used.end()), used.end());
+  return used;
+}
+
 void PoolHarness::expect_no_free_data(const char* op) {
   // A block free in both the committed and the current transaction can always be allocated (the
   // allocator wraps to block 0). Blocks the model maps in either, and every block that may have
   // leaked, are not free; anything beyond those must have been found.
-  std::set<BlockNr> used;
-  for (const PoolState* st : {&committed_, &current_})
-    for (const auto& [id, maps] : st->devices)
-      for (const auto& [v, b] : maps) used.insert(b);
+  const std::vector<BlockNr> used = used_data_blocks({&committed_, &current_});
   auto nr = pool_->metadata().data_nr_blocks();
   if (!nr) return;
   const std::uint64_t may_leak = committed_unmapped_.size() + leak_budget_;
@@ -224,12 +239,7 @@ void PoolHarness::expect_free_data_count(const char* when) {
   const thin::PoolMode mode = pool_->mode();
   if (mode != thin::PoolMode::write && mode != thin::PoolMode::out_of_data_space) return;
   if (current_.mappings() > 50000) return;
-  std::vector<BlockNr> used;
-  used.reserve(current_.mappings());
-  for (const auto& [id, maps] : current_.devices)
-    for (const auto& [v, b] : maps) used.push_back(b);
-  std::sort(used.begin(), used.end());
-  used.erase(std::unique(used.begin(), used.end()), used.end());
+  const std::vector<BlockNr> used = used_data_blocks({&current_});
   const sim::FaultPlan plan = disk_.plan();
   disk_.set_plan({});
   auto nr = pool_->metadata().data_nr_blocks();
@@ -305,10 +315,7 @@ Status PoolHarness::apply(Fn&& fn, std::optional<PoolState> after, bool commits_
   }
   ++errors_;
   judge_error(s.error(), st, legal, op);
-  const thin::PoolMode mode = pool_->mode();
-  const bool aborted = mode != st.mode && (mode == thin::PoolMode::read_only || mode == thin::PoolMode::fail);
-  if (aborted) expect_rolled_back(PoolState(attempted));
-  else after_unaborted_fault(st, op);
+  settle_error(st, op, attempted);
   return s;
 }
 
@@ -415,10 +422,7 @@ Status PoolHarness::write(std::uint64_t id, std::uint64_t vblock) {
   if (committed_inside) ++leak_budget_;
   judge_error(r.error(), st, current_.devices.count(id) != 0, "write");
   if (st.mode == thin::PoolMode::write && pool_ && pool_->mode() == thin::PoolMode::out_of_data_space) expect_no_free_data("write");
-  const thin::PoolMode mode = pool_->mode();
-  const bool aborted = mode != st.mode && (mode == thin::PoolMode::read_only || mode == thin::PoolMode::fail);
-  if (aborted) expect_rolled_back(PoolState(current_));
-  else after_unaborted_fault(st, "write");
+  settle_error(st, "write", current_);
   return std::move(r).error();
 }
 
@@ -454,10 +458,7 @@ Status PoolHarness::apply_in_place(Fn&& fn, Mutate&& mutate, bool legal, const c
   }
   ++errors_;
   judge_error(s.error(), st, legal, op);
-  const thin::PoolMode mode = pool_->mode();
-  const bool aborted = mode != st.mode && (mode == thin::PoolMode::read_only || mode == thin::PoolMode::fail);
-  if (aborted) expect_rolled_back(PoolState(current_));
-  else after_unaborted_fault(st, op);
+  settle_error(st, op, current_);
   return s;
 }
 
@@ -551,7 +552,6 @@ void PoolHarness::reopen_and_verify(const char* why, const std::optional<PoolSta
   }
   in_flight_.reset();
   current_ = committed_;
-  faults_at_clean_ = disk_.counters().faults_fired();
   if (*state == committed_) {
     const std::string what = fmt::format("reopening after {}", why);
     lookup_check(**md, committed_, 0, what.c_str());

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -123,6 +124,10 @@ class PoolHarness {
   // it drops the transaction (the pool is lost without a commit, as in a crash with nothing
   // pending) and reopens from the disk. Counted in the summary.
   void after_unaborted_fault(const OpStart& st, const char* op);
+  // After a failed operation: an abort must have rolled back to the committed (or `attempted`)
+  // state; otherwise see after_unaborted_fault.
+  void settle_error(const OpStart& st, const char* op, const PoolState& attempted);
+  [[nodiscard]] static std::vector<BlockNr> used_data_blocks(std::initializer_list<const PoolState*> states);
   // A write sent the pool out of data space: the model must account for every data block.
   void expect_no_free_data(const char* op);
   // The pool's free data count must match the model's (see the definition).

@@ -339,10 +339,10 @@ Result<std::uint64_t> PoolMetadata::remove_range(std::uint64_t id, std::uint64_t
   return removed;
 }
 
-Result<std::optional<std::uint64_t>> PoolMetadata::highest_mapped_block(std::uint64_t id) {
+Result<std::optional<std::uint64_t>> PoolMetadata::mapped_edge(std::uint64_t id, bool lowest) {
   PDSIM_TRY_ASSIGN(BlockNr r, subtree_root(id));
   auto bl = bl_info();
-  PDSIM_TRY_ASSIGN(auto keys, btree::find_highest(bl, r));
+  PDSIM_TRY_ASSIGN(auto keys, lowest ? btree::find_lowest(bl, r) : btree::find_highest(bl, r));
   if (keys.empty()) return std::optional<std::uint64_t>();
   return std::optional<std::uint64_t>(keys.front());
 }
@@ -385,14 +385,6 @@ Result<PoolMetadata::LeafNeighbourhood> PoolMetadata::mapping_leaf_neighbourhood
     out.counts.push_back(btree::NodeView(node.data()).nr_entries());
   }
   return out;
-}
-
-Result<std::optional<std::uint64_t>> PoolMetadata::lowest_mapped_block(std::uint64_t id) {
-  PDSIM_TRY_ASSIGN(BlockNr r, subtree_root(id));
-  auto bl = bl_info();
-  PDSIM_TRY_ASSIGN(auto keys, btree::find_lowest(bl, r));
-  if (keys.empty()) return std::optional<std::uint64_t>();
-  return std::optional<std::uint64_t>(keys.front());
 }
 
 Result<std::optional<std::pair<std::uint64_t, BlockNr>>> PoolMetadata::next_mapping(std::uint64_t id, std::uint64_t vblock) {

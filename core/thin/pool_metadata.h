@@ -60,8 +60,8 @@ class PoolMetadata {
   // Removes every mapping in [begin, end); returns how many.
   [[nodiscard]] Result<std::uint64_t> remove_range(std::uint64_t id, std::uint64_t begin, std::uint64_t end);
   // Highest / lowest mapped virtual block, nullopt when nothing is mapped.
-  [[nodiscard]] Result<std::optional<std::uint64_t>> highest_mapped_block(std::uint64_t id);
-  [[nodiscard]] Result<std::optional<std::uint64_t>> lowest_mapped_block(std::uint64_t id);
+  [[nodiscard]] Result<std::optional<std::uint64_t>> highest_mapped_block(std::uint64_t id) { return mapped_edge(id, false); }
+  [[nodiscard]] Result<std::optional<std::uint64_t>> lowest_mapped_block(std::uint64_t id) { return mapped_edge(id, true); }
   // The first mapping at or after vblock, as the kernel's range lookups find it (lookup_next on
   // the two-level tree): (vblock, data block), nullopt when none.
   [[nodiscard]] Result<std::optional<std::pair<std::uint64_t, BlockNr>>> next_mapping(std::uint64_t id, std::uint64_t vblock);
@@ -161,6 +161,7 @@ class PoolMetadata {
   [[nodiscard]] Status write_details();
   [[nodiscard]] Result<DeviceRecord*> record_for(std::uint64_t id);  // in core, else from the details tree
   [[nodiscard]] Result<BlockNr> subtree_root(std::uint64_t id);
+  [[nodiscard]] Result<std::optional<std::uint64_t>> mapped_edge(std::uint64_t id, bool lowest);
   void recompute_reserve();
 
   [[nodiscard]] btree::ValueType block_time_type();
