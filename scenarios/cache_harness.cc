@@ -118,8 +118,15 @@ void CacheHarness::apply(const std::string& what, Fn&& fn) {
     current_ = std::move(next);
     return;
   }
-  if (disk_.counters().faults_fired() == faults) return unexpected(what, s.error());
+  if (!explained(faults, s.error())) return unexpected(what, s.error());
   recover(std::nullopt);
+}
+
+bool CacheHarness::explained(std::uint64_t faults_at_call, const Error& e) const {
+  const std::uint64_t now = disk_.counters().faults_fired();
+  if (now != faults_at_call) return true;  // the disk failed during the call
+  // A fault earlier in the transaction: a failed eviction write is reported by the next flush.
+  return now != faults_at_clean_ && (e.kind() == ErrorKind::io || e.kind() == ErrorKind::corruption);
 }
 
 void CacheHarness::resize(const std::string& what, std::uint32_t n) {
@@ -132,7 +139,7 @@ void CacheHarness::resize(const std::string& what, std::uint32_t n) {
     const std::uint64_t faults = disk_.counters().faults_fired();
     const Status s = md_->resize(n);
     if (s) return fail(fmt::format("{}: shrinking the cache past a dirty block was not refused", what));
-    if (disk_.counters().faults_fired() != faults) return recover(std::nullopt);
+    if (explained(faults, s.error())) return recover(std::nullopt);
     if (s.error().kind() != ErrorKind::invalid) return unexpected(what, s.error());
     ++refused_;
     return;  // refused, nothing changed
@@ -171,10 +178,11 @@ void CacheHarness::commit(const std::string& what, bool clean) {
   const std::uint64_t faults = disk_.counters().faults_fired();
   const Status s = md_->commit(clean);
   if (!s) {
-    if (disk_.counters().faults_fired() == faults) return unexpected(what, s.error());
+    if (!explained(faults, s.error())) return unexpected(what, s.error());
     return recover(attempted);
   }
   ++commits_;
+  faults_at_clean_ = disk_.counters().faults_fired();
   previous_.reset();
   committed_ = current_ = attempted;
   expect_durable(std::nullopt, "after a commit");
@@ -190,6 +198,7 @@ void CacheHarness::recover(const std::optional<CacheState>& attempted) {
   if (!s) return fail(fmt::format("abort after an injected error: {}", s.error().to_string()));
   expect_durable(attempted, "after an aborted transaction");
   current_ = committed_;
+  faults_at_clean_ = disk_.counters().faults_fired();
 }
 
 void CacheHarness::power_cut(sim::PowerCutPolicy policy) {
@@ -202,6 +211,7 @@ void CacheHarness::power_cut(sim::PowerCutPolicy policy) {
     if (!reopened)
       return fail(fmt::format("reopen after a power cut ({}): {}", sim::to_string(policy), reopened.error().to_string()));
     md_ = std::move(reopened).value();
+    faults_at_clean_ = disk_.counters().faults_fired();
   }
   expect_durable(std::nullopt, "after a power cut and reopen");
   if (md_->clean_when_opened() != committed_.clean)

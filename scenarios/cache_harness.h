@@ -100,6 +100,10 @@ class CacheHarness {
   CacheState committed_, current_;
   std::optional<CacheState> previous_;  // after a commit in flight was found durable: the one before
   std::vector<std::string> failures_;
+  // Whether a failed call is the disk's doing: a fault during it, or (io and corruption errors)
+  // one earlier in the transaction, whose deferred write error the next flush reports.
+  [[nodiscard]] bool explained(std::uint64_t faults_at_call, const Error& e) const;
+  std::uint64_t faults_at_clean_ = 0;  // faults fired by the last commit, abort or reopen
   std::uint64_t ops_ = 0, skipped_ = 0, commits_ = 0, errors_ = 0, cuts_ = 0, in_flight_ = 0, checks_ = 0,
                 grows_ = 0, refused_ = 0;
 };
