@@ -4,7 +4,7 @@
 
 #include "core/block/block_manager.h"
 #include "core/block/checksum.h"
-#include "core/block/crc32c.h"
+#include "core/common/crc32c.h"
 #include "sim/crash_states.h"
 #include "sim/sim_disk.h"
 

@@ -18,3 +18,8 @@ endif()
 
 add_library(pdsim_options INTERFACE)
 target_link_libraries(pdsim_options INTERFACE pdsim_warnings pdsim_sanitizers)
+
+# PDSIM_ASSERT is always on; PDSIM_ASSERT_SLOW only with this option (core/common/assert.h).
+if(PDSIM_SLOW_ASSERTS)
+  target_compile_definitions(pdsim_options INTERFACE PDSIM_SLOW_ASSERTS)
+endif()

@@ -6,7 +6,7 @@ function(pdsim_add_test)
     set(T_TIMEOUT 300)
   endif()
   add_executable(${T_NAME} ${T_SOURCES})
-  target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main pdsim_options)
+  target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} pdsim_test_support GTest::gtest_main pdsim_options)
   gtest_discover_tests(${T_NAME}
     PROPERTIES LABELS "${T_LABEL}" TIMEOUT ${T_TIMEOUT}
     DISCOVERY_TIMEOUT 60)

@@ -10,7 +10,7 @@
 #include "core/array/array.h"
 #include "core/sm/core_space_map.h"
 #include "sim/sim_disk.h"
-#include "tests/test_util.h"
+#include "testing/test_util.h"
 
 namespace pdsim::array {
 namespace {

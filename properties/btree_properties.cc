@@ -11,7 +11,7 @@
 #include <map>
 #include <set>
 
-#include "tests/btree_test_util.h"
+#include "testing/btree_test_util.h"
 
 namespace pdsim::btree {
 namespace {

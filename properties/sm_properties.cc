@@ -10,7 +10,7 @@
 #include "core/sm/disk_space_map.h"
 #include "core/sm/metadata_space_map.h"
 #include "sim/sim_disk.h"
-#include "tests/test_util.h"
+#include "testing/test_util.h"
 
 namespace pdsim::sm {
 namespace {

@@ -8,6 +8,7 @@
 
 #include "core/block/block_manager.h"
 #include "core/block/checksum.h"
+#include "core/common/assert.h"
 #include "core/common/endian.h"
 #include "sim/crash_states.h"
 #include "sim/sim_disk.h"
@@ -233,7 +234,7 @@ sim::FaultPlan draw_plan(Rng& rng) {
   for (const auto& rule : menu)
     if (rng.chance(1, 3)) line += (line.empty() ? "" : "; ") + rule;
   auto plan = sim::FaultPlan::parse(line);
-  assert(plan.ok());
+  PDSIM_ASSERT(plan.ok(), "the self-test's fault plan must parse");
   return std::move(plan).value();
 }
 

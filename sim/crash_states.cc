@@ -1,11 +1,12 @@
 #include "sim/crash_states.h"
 
 #include <algorithm>
-#include <cassert>
 #include <numeric>
 #include <set>
 
 #include <fmt/format.h>
+
+#include "core/common/assert.h"
 
 namespace pdsim::sim {
 namespace {
@@ -84,7 +85,7 @@ bool CrashStates::advance_point() {
     todo_.clear();
     cursor_ = 0;
     if (opts_.max_states_per_point == 0 || total <= opts_.max_states_per_point) {
-      assert(total != UINT64_MAX);
+      PDSIM_ASSERT(total != UINT64_MAX, "crash-state count overflows");
       todo_.resize(static_cast<std::size_t>(total));
       for (std::uint64_t j = 0; j < total; ++j) todo_[static_cast<std::size_t>(j)] = j;
     } else {
@@ -121,7 +122,7 @@ CrashState CrashStates::build(std::uint64_t index) const {
     }
     index -= c;
   }
-  assert(opts_.torn);
+  PDSIM_ASSERT(opts_.torn, "torn variants asked for without torn writes enabled");
   const PendingWrite& w = pending[static_cast<std::size_t>(index / kTornVariants)];
   cs.torn = w.seq;
   cs.tear_variant = index % kTornVariants;

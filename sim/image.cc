@@ -1,10 +1,10 @@
 #include "sim/image.h"
 
 #include <algorithm>
-#include <cassert>
 
 #include <fmt/format.h>
 
+#include "core/common/assert.h"
 #include "core/io/file_device.h"
 
 namespace pdsim::sim {
@@ -36,7 +36,7 @@ Image::Image(BlockNr nr_blocks)
     : nr_blocks_(nr_blocks), chunks_(static_cast<std::size_t>((nr_blocks + kChunkBlocks - 1) / kChunkBlocks)) {}
 
 const SharedBlock& Image::get(BlockNr b) const {
-  assert(b < nr_blocks_);
+  PDSIM_ASSERT(b < nr_blocks_, "image read past its end");
   const auto& chunk = chunks_[static_cast<std::size_t>(b / kChunkBlocks)];
   if (!chunk) return kNoBlock;
   return chunk->blocks[b % kChunkBlocks];
@@ -49,7 +49,7 @@ void Image::read(BlockNr b, BlockSpan out) const {
 }
 
 void Image::set(BlockNr b, SharedBlock data) {
-  assert(b < nr_blocks_);
+  PDSIM_ASSERT(b < nr_blocks_, "image write past its end");
   auto& chunk = chunks_[static_cast<std::size_t>(b / kChunkBlocks)];
   if (!chunk) chunk = std::make_shared<Chunk>();
   else if (chunk.use_count() > 1) chunk = std::make_shared<Chunk>(*chunk);

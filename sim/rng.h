@@ -5,10 +5,11 @@
 // point, no clock, no global state: every choice of a run derives from its seed.
 #pragma once
 
-#include <cassert>
 #include <cstdint>
 #include <span>
 #include <utility>
+
+#include "core/common/assert.h"
 
 namespace pdsim::sim {
 
@@ -33,7 +34,7 @@ class Rng {
 
   // Uniform in [0, n), unbiased (rejection of the short top range). REQUIRES: n > 0.
   [[nodiscard]] std::uint64_t below(std::uint64_t n) noexcept {
-    assert(n > 0);
+    PDSIM_ASSERT(n > 0, "below(0) has no value");
     const std::uint64_t threshold = (0 - n) % n;  // 2^64 mod n
     for (;;) {
       std::uint64_t x = next();
@@ -43,14 +44,14 @@ class Rng {
 
   // Uniform in [lo, hi], inclusive. REQUIRES: lo <= hi.
   [[nodiscard]] std::uint64_t between(std::uint64_t lo, std::uint64_t hi) noexcept {
-    assert(lo <= hi);
+    PDSIM_ASSERT(lo <= hi, "range with lo > hi");
     if (hi - lo == UINT64_MAX) return next();
     return lo + below(hi - lo + 1);
   }
 
   // True with probability p/q. REQUIRES: q > 0, p <= q.
   [[nodiscard]] bool chance(std::uint64_t p, std::uint64_t q) noexcept {
-    assert(q > 0 && p <= q);
+    PDSIM_ASSERT(q > 0 && p <= q, "chance p/q needs q > 0 and p <= q");
     return below(q) < p;
   }
 

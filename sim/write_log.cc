@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "core/block/crc32c.h"
+#include "core/common/crc32c.h"
 
 namespace pdsim::sim {
 

@@ -8,7 +8,7 @@
 #include "core/array/bitset.h"
 #include "core/sm/core_space_map.h"
 #include "sim/sim_disk.h"
-#include "tests/test_util.h"
+#include "testing/test_util.h"
 
 namespace pdsim::array {
 namespace {

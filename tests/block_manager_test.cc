@@ -5,7 +5,7 @@
 #include "core/block/checksum.h"
 #include "core/common/endian.h"
 #include "sim/sim_disk.h"
-#include "tests/test_util.h"
+#include "testing/test_util.h"
 
 namespace pdsim {
 namespace {

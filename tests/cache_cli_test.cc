@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "tests/test_util.h"
+#include "testing/test_util.h"
 
 #ifndef PDSIM_BINARY
 #error "PDSIM_BINARY must name the pdsim program"

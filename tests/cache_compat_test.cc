@@ -17,7 +17,7 @@
 #include "core/io/file_device.h"
 #include "sim/image.h"
 #include "tests/cache_model.h"
-#include "tests/test_util.h"
+#include "testing/test_util.h"
 
 #ifndef PDSIM_BINARY
 #error "PDSIM_BINARY must name the pdsim program"

@@ -12,7 +12,7 @@
 #include "core/sm/sm_format.h"
 #include "core/thin/thin_format.h"
 #include "sim/image.h"
-#include "tests/test_util.h"
+#include "testing/test_util.h"
 
 #ifndef PDSIM_BINARY
 #error "PDSIM_BINARY must name the pdsim program"

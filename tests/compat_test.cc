@@ -16,7 +16,7 @@
 #include "core/thin/thin_dump.h"
 #include "core/thin/thin_restore.h"
 #include "sim/rng.h"
-#include "tests/test_util.h"
+#include "testing/test_util.h"
 
 namespace pdsim::thin {
 namespace {

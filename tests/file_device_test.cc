@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/test_util.h"
+#include "testing/test_util.h"
 
 namespace pdsim {
 namespace {

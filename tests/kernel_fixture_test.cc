@@ -9,7 +9,7 @@
 #include "core/sm/metadata_space_map.h"
 #include "core/thin/thin_format.h"
 #include "sim/image.h"
-#include "tests/test_util.h"
+#include "testing/test_util.h"
 
 #ifndef PDSIM_FIXTURE_DIR
 #error "PDSIM_FIXTURE_DIR must name shared/fixtures/kernel-metadata"

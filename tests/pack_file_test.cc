@@ -12,7 +12,7 @@
 #include "sim/image.h"
 #include "sim/rng.h"
 #include "tests/pack_test_util.h"
-#include "tests/test_util.h"
+#include "testing/test_util.h"
 
 #ifndef PDSIM_FIXTURE_DIR
 #error "PDSIM_FIXTURE_DIR must name shared/fixtures/kernel-metadata"

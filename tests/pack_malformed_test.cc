@@ -7,7 +7,7 @@
 
 #include "core/pack/pack.h"
 #include "tests/pack_test_util.h"
-#include "tests/test_util.h"
+#include "testing/test_util.h"
 
 namespace pdsim {
 namespace {

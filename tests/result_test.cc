@@ -1,5 +1,7 @@
 #include "core/common/result.h"
 
+#include "core/common/assert.h"
+
 #include <gtest/gtest.h>
 
 namespace pdsim {
@@ -48,6 +50,30 @@ TEST(Result, KindNames) {
   EXPECT_EQ(to_string(ErrorKind::no_space), "no_space");
   EXPECT_EQ(to_string(ErrorKind::corruption), "corruption");
   EXPECT_EQ(to_string(ErrorKind::read_only), "read_only");
+}
+
+// Assertions are on in every build, the RelWithDebInfo (-DNDEBUG) one users run included.
+TEST(Assertions, FireInEveryBuild) {
+  const int nr_entries = 3;
+  EXPECT_DEATH(PDSIM_ASSERT(nr_entries < 2, "node overfull"),
+               "assertion failed: node overfull \\(nr_entries < 2\\)");
+}
+
+TEST(Assertions, SlowOnesCostNothingUnlessEnabled) {
+  int evaluated = 0;
+  PDSIM_ASSERT_SLOW(++evaluated > 0, "counted");
+#if defined(PDSIM_SLOW_ASSERTS)
+  EXPECT_EQ(evaluated, 1);
+#else
+  EXPECT_EQ(evaluated, 0);
+#endif
+}
+
+// A misused Result traps instead of handing back an empty value or error.
+TEST(Assertions, MisusedResultTraps) {
+  EXPECT_DEATH(static_cast<void>(half(3).value()), "value\\(\\) of a failed Result");
+  EXPECT_DEATH(static_cast<void>(half(4).error()), "error\\(\\) of a successful Result");
+  EXPECT_DEATH(static_cast<void>(check_even(4).error()), "error\\(\\) of a successful Status");
 }
 
 }  // namespace

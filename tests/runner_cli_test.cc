@@ -12,7 +12,7 @@
 
 #include "core/common/seed_bugs.h"
 #include "scenarios/suite.h"
-#include "tests/test_util.h"
+#include "testing/test_util.h"
 
 #ifndef PDSIM_BINARY
 #error "PDSIM_BINARY must name the pdsim program"

@@ -22,7 +22,7 @@
 #include "scenarios/suite.h"
 #include "sim/rng.h"
 #include "sim/sim_disk.h"
-#include "tests/test_util.h"
+#include "testing/test_util.h"
 
 namespace pdsim::scenarios {
 namespace {

@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/common/seed_bugs.h"
-#include "tests/test_util.h"
+#include "testing/test_util.h"
 
 #ifndef PDSIM_BINARY
 #error "PDSIM_BINARY must name the pdsim program"

@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/test_util.h"
+#include "testing/test_util.h"
 
 namespace pdsim::sim {
 namespace {

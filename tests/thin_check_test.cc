@@ -11,7 +11,7 @@
 #include "core/check/thin_input.h"
 #include "sim/image.h"
 #include "tests/check_image_builder.h"
-#include "tests/test_util.h"
+#include "testing/test_util.h"
 
 namespace pdsim::check {
 namespace {

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "sim/sim_disk.h"
-#include "tests/test_util.h"
+#include "testing/test_util.h"
 
 namespace pdsim::sim {
 namespace {

@@ -11,7 +11,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "core/block/crc32c.h"
+#include "core/common/crc32c.h"
 #include "core/check/thin_input.h"
 #include "core/io/file_device.h"
 #include "core/pack/pack.h"

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "core/block/checksum.h"
+#include "core/common/assert.h"
 #include "core/common/seed_bugs.h"
 #include "core/common/endian.h"
 
@@ -54,6 +55,8 @@ Status dec_elements(const Info& info, const std::uint8_t* p, std::size_t n) {
 
 // Appends copies of `fill` to a block up to `new_nr` entries, taking one reference per element.
 Status fill_to(const Info& info, ABlock blk, std::uint32_t new_nr, ValueSpan fill) {
+  PDSIM_ASSERT(new_nr <= blk.max(), "array block filled past its capacity");
+  PDSIM_ASSERT(fill.size() == elem_size(info), "array fill value of the wrong size");
   for (std::uint32_t i = blk.nr(); i < new_nr; ++i) {
     std::memcpy(blk.value(i), fill.data(), fill.size());
     PDSIM_TRY(inc_elements(info, fill.data(), 1));

@@ -1,9 +1,10 @@
 #include "core/block/block_manager.h"
 
 #include <algorithm>
-#include <cassert>
 
 #include <fmt/format.h>
+
+#include "core/common/assert.h"
 
 namespace pdsim {
 namespace detail {
@@ -63,12 +64,12 @@ void WriteRef::release() noexcept {
 // ---- manager ----
 
 BlockManager::BlockManager(BlockDevice& dev, std::size_t cache_blocks) : dev_(dev), capacity_(cache_blocks) {
-  assert(cache_blocks >= 1);
+  PDSIM_ASSERT(cache_blocks >= 1, "a block manager needs room for one block");
 }
 
 BlockManager::~BlockManager() {
   // Every reference must have been released before the manager goes away.
-  assert(locked_blocks() == 0);
+  PDSIM_ASSERT(locked_blocks() == 0, "block manager destroyed with blocks still locked");
 }
 
 std::size_t BlockManager::dirty_blocks() const {
@@ -84,13 +85,13 @@ std::size_t BlockManager::locked_blocks() const {
 void BlockManager::touch(CacheEntry& e) { lru_.splice(lru_.end(), lru_, e.lru_pos); }
 
 void BlockManager::drop(CacheEntry* e) {
-  assert(!e->locked());
+  PDSIM_ASSERT(!e->locked(), "evicting a locked block");
   lru_.erase(e->lru_pos);
   index_.erase(e->location);
 }
 
 Status BlockManager::write_back(CacheEntry& e) {
-  assert(e.dirty && !e.write_locked);
+  PDSIM_ASSERT(e.dirty && !e.write_locked, "writing back a clean or write-locked block");
   if (e.validator != nullptr) e.validator->prepare_for_write(BlockSpan(e.data), e.location);
   ++stats_.device_writes;
   Status s = dev_.write(e.location, ConstBlockSpan(e.data));
@@ -200,12 +201,12 @@ Result<WriteRef> BlockManager::write_lock_zero(BlockNr b, const Validator* v) {
 }
 
 void BlockManager::unlock_read(CacheEntry* e) noexcept {
-  assert(e->readers > 0);
+  PDSIM_ASSERT(e->readers > 0, "read unlock of a block with no readers");
   --e->readers;
 }
 
 void BlockManager::unlock_write(CacheEntry* e) noexcept {
-  assert(e->write_locked);
+  PDSIM_ASSERT(e->write_locked, "write unlock of a block that is not write-locked");
   e->write_locked = false;
   e->dirty = true;
 }
@@ -235,7 +236,7 @@ Status BlockManager::flush() {
 }
 
 void BlockManager::discard_all() {
-  assert(locked_blocks() == 0);
+  PDSIM_ASSERT(locked_blocks() == 0, "flush with blocks still locked");
   index_.clear();
   lru_.clear();
   deferred_error_.reset();

@@ -1,6 +1,6 @@
 #include "core/block/checksum.h"
 
-#include "core/block/crc32c.h"
+#include "core/common/crc32c.h"
 #include "core/common/endian.h"
 
 namespace pdsim {

@@ -1,5 +1,6 @@
 #include "core/common/marks.h"
 #include "core/btree/btree_internal.h"
+#include "core/common/assert.h"
 
 #include <cstring>
 
@@ -9,7 +10,7 @@ namespace pdsim::btree::detail {
 
 void insert_at(NodeEdit& n, std::size_t index, std::uint64_t key, ValueSpan value) {
   const std::size_t nr = n.nr_entries();
-  assert(nr < n.max_entries() && index <= nr);
+  PDSIM_ASSERT(nr < n.max_entries() && index <= nr, "insert into a full node or past its end");
   const std::size_t vs = n.value_size();
   std::uint8_t* keys = n.raw_mut() + kNodeHeaderSize;
   std::memmove(keys + 8 * (index + 1), keys + 8 * index, 8 * (nr - index));
@@ -22,7 +23,7 @@ void insert_at(NodeEdit& n, std::size_t index, std::uint64_t key, ValueSpan valu
 
 void delete_at(NodeEdit& n, std::size_t index) {
   const std::size_t nr = n.nr_entries();
-  assert(index < nr);
+  PDSIM_ASSERT(index < nr, "delete past the end of a node");
   const std::size_t vs = n.value_size();
   std::uint8_t* keys = n.raw_mut() + kNodeHeaderSize;
   std::memmove(keys + 8 * index, keys + 8 * (index + 1), 8 * (nr - index - 1));
@@ -41,7 +42,7 @@ void Entries::append(const NodeView& n, std::size_t from, std::size_t count) {
 }
 
 void Entries::write(NodeEdit& n, std::size_t from, std::size_t count) const {
-  assert(count <= n.max_entries());
+  PDSIM_ASSERT(count <= n.max_entries(), "node filled past its capacity");
   for (std::size_t i = 0; i < count; ++i) {
     n.set_key(i, keys[from + i]);
     std::memcpy(n.value_ptr_mut(i), values.data() + value_size * (from + i), value_size);

@@ -4,11 +4,12 @@
 
 #include <fmt/format.h>
 
+#include "core/common/assert.h"
 #include "core/common/endian.h"
 
 namespace pdsim::btree {
 
-Builder::Builder(Info& info) : info_(info) { assert(info.levels == 1); }
+Builder::Builder(Info& info) : info_(info) { PDSIM_ASSERT(info.levels == 1, "the builder makes single-level trees only"); }
 
 void Builder::start(std::size_t level, Pending& node) const {
   node.data.fill(0);

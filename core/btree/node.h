@@ -3,11 +3,11 @@
 // writes. Both are thin views over a locked block's bytes: they own nothing.
 #pragma once
 
-#include <cassert>
 #include <cstdint>
 #include <cstring>
 #include <span>
 
+#include "core/common/assert.h"
 #include "core/block/validator.h"
 #include "core/common/endian.h"
 #include "core/io/block_device.h"
@@ -99,7 +99,7 @@ class NodeEdit : public NodeView {
     return w_ + kNodeHeaderSize + 8 * static_cast<std::size_t>(max_entries()) + value_size() * i;
   }
   void set_value(std::size_t i, std::span<const std::uint8_t> v) {
-    assert(v.size() == value_size());
+    PDSIM_ASSERT(v.size() == value_size(), "value of the wrong size for this node");
     std::memcpy(value_ptr_mut(i), v.data(), v.size());
   }
   void set_value64(std::size_t i, std::uint64_t v) { store_le<std::uint64_t>(value_ptr_mut(i), v); }

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "core/common/assert.h"
 #include "core/common/marks.h"
 #include "core/sm/sm_format.h"
 
@@ -409,6 +410,7 @@ Status CacheMetadata::write_hints(const Policy& policy, const std::function<Resu
 // ---- transactions ----
 
 Status CacheMetadata::commit(bool clean_shutdown) {
+  PDSIM_ASSERT(bm_.locked_blocks() == 0, "cache metadata committed with blocks still locked");
   PDSIM_TRY(discard_bits_->flush(discard_root_));
   if (version_ >= 2 && dirty_changed_) PDSIM_TRY(write_dirty_bitset());
   PDSIM_TRY(tm_.pre_commit());

@@ -6,7 +6,7 @@
 // and a one-line message saying what and where.
 #pragma once
 
-#include <cassert>
+#include "core/common/assert.h"
 #include <string>
 #include <string_view>
 #include <utility>
@@ -63,9 +63,9 @@ class [[nodiscard]] Result {
   explicit operator bool() const noexcept { return ok(); }
 
   // REQUIRES: ok().
-  [[nodiscard]] T& value() & { assert(ok()); return std::get<0>(v_); }
-  [[nodiscard]] const T& value() const& { assert(ok()); return std::get<0>(v_); }
-  [[nodiscard]] T&& value() && { assert(ok()); return std::get<0>(std::move(v_)); }
+  [[nodiscard]] T& value() & { PDSIM_ASSERT(ok(), "value() of a failed Result"); return std::get<0>(v_); }
+  [[nodiscard]] const T& value() const& { PDSIM_ASSERT(ok(), "value() of a failed Result"); return std::get<0>(v_); }
+  [[nodiscard]] T&& value() && { PDSIM_ASSERT(ok(), "value() of a failed Result"); return std::get<0>(std::move(v_)); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T&& operator*() && { return std::move(*this).value(); }
@@ -73,8 +73,8 @@ class [[nodiscard]] Result {
   const T* operator->() const { return &value(); }
 
   // REQUIRES: !ok().
-  [[nodiscard]] const Error& error() const& { assert(!ok()); return std::get<1>(v_); }
-  [[nodiscard]] Error&& error() && { assert(!ok()); return std::get<1>(std::move(v_)); }
+  [[nodiscard]] const Error& error() const& { PDSIM_ASSERT(!ok(), "error() of a successful Result"); return std::get<1>(v_); }
+  [[nodiscard]] Error&& error() && { PDSIM_ASSERT(!ok(), "error() of a successful Result"); return std::get<1>(std::move(v_)); }
 
  private:
   std::variant<T, Error> v_;
@@ -88,8 +88,8 @@ class [[nodiscard]] Result<void> {
 
   [[nodiscard]] bool ok() const noexcept { return !failed_; }
   explicit operator bool() const noexcept { return ok(); }
-  [[nodiscard]] const Error& error() const& { assert(failed_); return error_; }
-  [[nodiscard]] Error&& error() && { assert(failed_); return std::move(error_); }
+  [[nodiscard]] const Error& error() const& { PDSIM_ASSERT(failed_, "error() of a successful Status"); return error_; }
+  [[nodiscard]] Error&& error() && { PDSIM_ASSERT(failed_, "error() of a successful Status"); return std::move(error_); }
 
  private:
   Error error_{ErrorKind::invalid, {}};

@@ -2,9 +2,11 @@
 #include "core/sm/metadata_space_map.h"
 
 #include <algorithm>
+#include <utility>
 
 #include <fmt/format.h>
 
+#include "core/common/assert.h"
 #include "core/common/seed_bugs.h"
 
 namespace pdsim::sm {
@@ -32,9 +34,10 @@ Result<std::unique_ptr<MetadataSpaceMap>> MetadataSpaceMap::create(TransactionMa
   sm->bootstrap_ = false;
   sm->old_ll_ = sm->ll_.clone();
   // Account for the superblock and every block the bootstrap handed out.
-  sm->enter();
-  Status own = sm->queue(OpKind::inc, 0, sm->begin_);
-  PDSIM_TRY(sm->leave(std::move(own)));
+  {
+    Recursion r(*sm);
+    PDSIM_TRY(r.finish(sm->queue(OpKind::inc, 0, sm->begin_)));
+  }
   PDSIM_TRY(sm->commit());
   return sm;
 }
@@ -88,10 +91,20 @@ Status MetadataSpaceMap::apply_queue_lifo() {
   return {};
 }
 
-Status MetadataSpaceMap::leave(Status own) {
-  Status applied;
-  if (recursion_count_ == 1) applied = apply_queue();
-  --recursion_count_;
+MetadataSpaceMap::Recursion::Recursion(MetadataSpaceMap& sm) : sm_(&sm) {
+  ++sm.recursion_count_;
+  PDSIM_ASSERT(sm.recursion_count_ == 1, "metadata space map entered while recursing");
+}
+
+MetadataSpaceMap::Recursion::~Recursion() {
+  if (sm_ != nullptr) --sm_->recursion_count_;
+}
+
+Status MetadataSpaceMap::Recursion::finish(Status own) {
+  PDSIM_ASSERT(sm_ != nullptr, "metadata space map recursion finished twice");
+  MetadataSpaceMap& sm = *std::exchange(sm_, nullptr);
+  Status applied = sm.apply_queue();
+  --sm.recursion_count_;
   if (!own) return own;
   return applied;
 }
@@ -133,23 +146,20 @@ Result<bool> MetadataSpaceMap::count_is_more_than_one(BlockNr b) {
 Status MetadataSpaceMap::set_count(BlockNr b, std::uint32_t count) {
   if (bootstrap_) return Error::invalid("metadata space map: set_count while bootstrapping");
   if (recursing()) return Error::invalid("metadata space map: set_count while recursing");
-  enter();
-  Status own = ll_.set_count(b, count);
-  return leave(std::move(own));
+  Recursion r(*this);
+  return r.finish(ll_.set_count(b, count));
 }
 
 Status MetadataSpaceMap::inc(BlockNr begin, BlockNr end) {
   if (bootstrap_ || recursing()) return queue(OpKind::inc, begin, end);
-  enter();
-  Status own = ll_.inc(begin, end);
-  return leave(std::move(own));
+  Recursion r(*this);
+  return r.finish(ll_.inc(begin, end));
 }
 
 Status MetadataSpaceMap::dec(BlockNr begin, BlockNr end) {
   if (bootstrap_ || recursing()) return queue(OpKind::dec, begin, end);
-  enter();
-  Status own = ll_.dec(begin, end);
-  return leave(std::move(own));
+  Recursion r(*this);
+  return r.finish(ll_.dec(begin, end));
 }
 
 Result<std::optional<BlockNr>> MetadataSpaceMap::find_block() {
@@ -182,9 +192,8 @@ Result<std::optional<BlockNr>> MetadataSpaceMap::new_block() {
   if (recursing()) {
     PDSIM_TRY(queue(OpKind::inc, *b, *b + 1));
   } else {
-    enter();
-    Status own = ll_.inc(*b, *b + 1);
-    PDSIM_TRY(leave(std::move(own)));
+    Recursion r(*this);
+    PDSIM_TRY(r.finish(ll_.inc(*b, *b + 1)));
   }
   ++allocated_this_transaction_;
   PDSIM_TRY(check_threshold());
@@ -237,8 +246,8 @@ Status MetadataSpaceMap::extend(BlockNr extra_blocks) {
     s = queue(OpKind::inc, old_len, begin_);
     if (!s) break;
     old_len = begin_;
-    enter();
-    s = leave(Status{});
+    Recursion r(*this);
+    s = r.finish(Status{});
     if (!s) break;
     s = ll_.index().commit();
     if (!s) break;
@@ -257,9 +266,8 @@ Status MetadataSpaceMap::extend_outside_bootstrap(Status extended, BlockNr old_l
   // normal allocator, which (with that era's rule, see find_block) could not use the new space.
   bootstrap_ = false;
   if (!extended) return extended;
-  enter();
-  Status own = queue(OpKind::inc, old_len, begin_);
-  return leave(std::move(own));
+  Recursion r(*this);
+  return r.finish(queue(OpKind::inc, old_len, begin_));
 }
 
 }  // namespace pdsim::sm

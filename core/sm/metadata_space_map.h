@@ -68,11 +68,25 @@ class MetadataSpaceMap final : public SpaceMap {
     BlockNr end;
   };
 
+  // The one level of recursion a top-level operation enters: from the guard's construction until
+  // finish(own), which leaves it, applies the queue, and returns the operation's own status (or,
+  // when that succeeded, the status of applying). A guard dropped without finish() (an early
+  // return) still leaves its level; what it queued stays queued for the next top-level
+  // operation, as after a failed apply. Operations that run while recursing only queue, so the
+  // depth is 0 or 1.
+  class [[nodiscard]] Recursion {
+   public:
+    explicit Recursion(MetadataSpaceMap& sm);
+    Recursion(const Recursion&) = delete;
+    Recursion& operator=(const Recursion&) = delete;
+    ~Recursion();
+    [[nodiscard]] Status finish(Status own);
+
+   private:
+    MetadataSpaceMap* sm_;
+  };
+
   [[nodiscard]] bool recursing() const { return recursion_count_ > 0; }
-  void enter() { ++recursion_count_; }
-  // Leaves one level; leaving the outermost applies the queue. `own` is the operation's own
-  // status, which takes precedence over an error of applying.
-  [[nodiscard]] Status leave(Status own);
   [[nodiscard]] Status queue(OpKind kind, BlockNr begin, BlockNr end);
   [[nodiscard]] Status apply_queue();
   [[nodiscard]] Status apply_queue_lifo();  // seed bug (b)

@@ -1,4 +1,5 @@
 #include "core/common/marks.h"
+#include "core/common/assert.h"
 #include "core/sm/sm_ll.h"
 
 #include <algorithm>
@@ -157,6 +158,8 @@ Status LowLevel::mutate(BlockNr begin, BlockNr end, Op op) {
 // bitmap), and re-locked (it is already a shadow) for the next entry. The index entry is saved
 // only when the whole batch succeeded, as the kernel does.
 Status LowLevel::mutate_bitmap(std::uint64_t index, BlockNr begin, BlockNr end, Op op) {
+  PDSIM_ASSERT(begin < end && begin / kEntriesPerBitmap == index && (end - 1) / kEntriesPerBitmap == index,
+               "a bitmap batch must lie within its one bitmap");
   PDSIM_TRY_ASSIGN(IndexEntry ie, index_->load(index));
   PDSIM_TRY_ASSIGN(TransactionManager::Shadow sh, tm_->shadow_block(ie.blocknr, &bitmap_validator()));
   ie.blocknr = sh.block.location();

@@ -1,4 +1,5 @@
 #include "core/common/marks.h"
+#include "core/common/assert.h"
 #include "core/thin/pool_metadata.h"
 
 #include <algorithm>
@@ -512,6 +513,7 @@ Status PoolMetadata::write_details() {
 }
 
 Status PoolMetadata::commit_steps() {
+  PDSIM_ASSERT(bm_.locked_blocks() == 0, "pool metadata committed with blocks still locked");
   PDSIM_TRY(write_details());
   PDSIM_TRY(data_sm_->commit());
   PDSIM_TRY(tm_.pre_commit());

@@ -1,16 +1,16 @@
 #include "core/tm/transaction_manager.h"
 
 #include <algorithm>
-#include <cassert>
 
 #include <fmt/format.h>
 
+#include "core/common/assert.h"
 #include "core/common/seed_bugs.h"
 
 namespace pdsim {
 
 Result<WriteRef> TransactionManager::new_block(const Validator* v) {
-  assert(sm_ != nullptr);
+  PDSIM_ASSERT(sm_ != nullptr, "transaction manager used before its space map was set");
   PDSIM_TRY_ASSIGN(std::optional<BlockNr> b, sm_->new_block());
   if (!b) return Error::no_space("metadata device is out of space: no free block to allocate");
   auto ref = bm_.write_lock_zero(*b, v);
@@ -25,7 +25,7 @@ Result<WriteRef> TransactionManager::new_block(const Validator* v) {
 }
 
 Result<TransactionManager::Shadow> TransactionManager::shadow_block(BlockNr orig, const Validator* v) {
-  assert(sm_ != nullptr);
+  PDSIM_ASSERT(sm_ != nullptr, "transaction manager used before its space map was set");
   PDSIM_TRY_ASSIGN(bool shared, sm_->count_is_more_than_one(orig));
   if (is_shadow(orig) && !shared) {
     PDSIM_TRY_ASSIGN(WriteRef ref, bm_.write_lock(orig, v));
@@ -44,7 +44,7 @@ Result<TransactionManager::Shadow> TransactionManager::shadow_block(BlockNr orig
 }
 
 Status TransactionManager::pre_commit() {
-  assert(sm_ != nullptr);
+  PDSIM_ASSERT(sm_ != nullptr, "transaction manager used before its space map was set");
   PDSIM_TRY(sm_->commit());
   // Seed bug (a): the era's pre-commit committed the space map only; the metadata blocks were
   // flushed inside commit(), after the superblock had been filled in.

@@ -1,4 +1,4 @@
-#include "core/block/crc32c.h"
+#include "core/common/crc32c.h"
 
 #include <array>
 #include <cstring>

@@ -1,7 +1,7 @@
 // Compiled with -msse4.2 (see core/CMakeLists.txt); only called after a run-time CPU check.
 #include <cstring>
 
-#include "core/block/crc32c.h"
+#include "core/common/crc32c.h"
 
 #if defined(__x86_64__)
 #include <nmmintrin.h>
