@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/common/endian.h"
+#include "core/tm/metadata_store.h"
 
 namespace pdsim::scenarios {
 namespace {
@@ -14,16 +15,6 @@ namespace sb {
 constexpr std::size_t magic = 16, txn = 24, meta_root = 32, data_root = 64, map_root = 96, volumes_root = 104;
 }
 
-class SuperblockValidator final : public HeaderValidator {
- public:
-  SuperblockValidator() : HeaderValidator("store superblock", kSalt, 8) {}
-  [[nodiscard]] Status check(ConstBlockSpan data, BlockNr b) const override {
-    if (load_le<std::uint64_t>(data.data() + sb::magic) != kMagic)
-      return Error::corruption(fmt::format("store superblock at block {}: bad magic", b));
-    return HeaderValidator::check(data, b);
-  }
-};
-
 btree::Value u64_value(std::uint64_t v) {
   btree::Value out(8);
   store_le<std::uint64_t>(out.data(), v);
@@ -33,7 +24,7 @@ btree::Value u64_value(std::uint64_t v) {
 }  // namespace
 
 const Validator& store_superblock_validator() {
-  static const SuperblockValidator v;
+  static const SuperblockValidator v({"store superblock", kSalt, 8, sb::magic, kMagic});
   return v;
 }
 
@@ -98,15 +89,14 @@ Result<std::unique_ptr<EngineStore>> EngineStore::open(BlockDevice& dev) {
 }
 
 Status EngineStore::load_superblock() {
-  PDSIM_TRY_ASSIGN(ReadRef r, bm_.read_lock(0, &store_superblock_validator()));
-  const std::uint8_t* d = r.data().data();
+  PDSIM_TRY_ASSIGN(Block raw, read_superblock(bm_, store_superblock_validator()));
+  const std::uint8_t* d = raw.data();
   SpaceMapRoot meta_root{}, data_root{};
   std::copy(d + sb::meta_root, d + sb::meta_root + kSpaceMapRootSize, meta_root.begin());
   std::copy(d + sb::data_root, d + sb::data_root + kSpaceMapRootSize, data_root.begin());
   txn_ = load_le<std::uint64_t>(d + sb::txn);
   map_root_ = load_le<std::uint64_t>(d + sb::map_root);
   volumes_root_ = load_le<std::uint64_t>(d + sb::volumes_root);
-  r.release();
   PDSIM_TRY_ASSIGN(meta_, sm::MetadataSpaceMap::open(tm_, meta_root));
   PDSIM_TRY_ASSIGN(data_, sm::DiskSpaceMap::open(tm_, data_root));
   return {};
@@ -163,33 +153,23 @@ Status EngineStore::delete_volume(std::uint64_t volume) {
 }
 
 Status EngineStore::commit() {
-  // Phase 1: everything but the superblock, committed and flushed.
+  // The store's own step (the data space map), then the shared protocol.
   PDSIM_TRY(data_->commit());
-  PDSIM_TRY(tm_.pre_commit());
-  // Serialise the roots before locking the superblock: nothing may fail once it is locked.
-  PDSIM_TRY_ASSIGN(SpaceMapRoot meta_root, meta_->copy_root());
-  PDSIM_TRY_ASSIGN(SpaceMapRoot data_root, data_->copy_root());
-  PDSIM_TRY_ASSIGN(WriteRef w, bm_.write_lock_zero(0, &store_superblock_validator()));
-  std::uint8_t* d = w.data().data();
-  store_le<std::uint64_t>(d + sb::magic, kMagic);
-  store_le<std::uint64_t>(d + sb::txn, txn_ + 1);
-  std::copy(meta_root.begin(), meta_root.end(), d + sb::meta_root);
-  std::copy(data_root.begin(), data_root.end(), d + sb::data_root);
-  store_le<std::uint64_t>(d + sb::map_root, map_root_);
-  store_le<std::uint64_t>(d + sb::volumes_root, volumes_root_);
-  PDSIM_TRY(tm_.commit(std::move(w)));
+  PDSIM_TRY(commit_transaction(tm_, store_superblock_validator(), {meta_.get(), data_.get()}, SuperblockLock::zero,
+                               [&](std::uint8_t* d, std::span<const SpaceMapRoot> roots) {
+                                 store_le<std::uint64_t>(d + sb::magic, kMagic);
+                                 store_le<std::uint64_t>(d + sb::txn, txn_ + 1);
+                                 std::copy(roots[0].begin(), roots[0].end(), d + sb::meta_root);
+                                 std::copy(roots[1].begin(), roots[1].end(), d + sb::data_root);
+                                 store_le<std::uint64_t>(d + sb::map_root, map_root_);
+                                 store_le<std::uint64_t>(d + sb::volumes_root, volumes_root_);
+                               }));
   ++txn_;
   return {};
 }
 
 Status EngineStore::abort() {
-  tm_.abort();
-  // Make whatever the device holds durable before reading the superblock back: after a commit
-  // whose final flush failed, the new superblock may sit in the device's volatile cache. Reading
-  // it and carrying on from it while the disk still holds the old one would let the next
-  // transaction overwrite blocks the durable superblock references. If this flush fails too, the
-  // store cannot know what is durable and must not continue (the caller retries or gives up).
-  PDSIM_TRY(dev_.flush());
+  PDSIM_TRY(abort_transaction(tm_, dev_, AbortFlush::flush_device));
   return load_superblock();
 }
 

@@ -11,7 +11,7 @@ Status OrderingOracle::restart() {
 }
 
 Status OrderingOracle::refresh() {
-  PDSIM_TRY_ASSIGN(auto blocks, reachable_(inner_));
+  PDSIM_TRY_ASSIGN(auto blocks, reachable_(inner()));
   reachable_set_ = std::set<BlockNr>(blocks.begin(), blocks.end());
   return {};
 }
@@ -26,7 +26,7 @@ Status OrderingOracle::write(BlockNr b, ConstBlockSpan data, WriteMode mode) {
     violations_.push_back(
         fmt::format("block {} reachable from the committed superblock overwritten before the next commit", b));
   }
-  Status s = inner_.write(b, data, mode);
+  Status s = inner().write(b, data, mode);
   if (!s) return s;
   if (b == 0) superblock_pending_ = true;
   else unflushed_.insert(b);
@@ -34,7 +34,7 @@ Status OrderingOracle::write(BlockNr b, ConstBlockSpan data, WriteMode mode) {
 }
 
 Status OrderingOracle::flush() {
-  PDSIM_TRY(inner_.flush());
+  PDSIM_TRY(inner().flush());
   unflushed_.clear();
   if (superblock_pending_) {
     superblock_pending_ = false;

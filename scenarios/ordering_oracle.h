@@ -12,24 +12,24 @@
 #include <string>
 #include <vector>
 
-#include "core/io/block_device.h"
+#include "core/io/forwarding_device.h"
 
 namespace pdsim::scenarios {
 
-class OrderingOracle final : public BlockDevice {
+class OrderingOracle final : public ForwardingDevice {
  public:
   // `reachable` gives the metadata blocks the durable superblock references (block 0 included);
   // it is called on `inner` when the oracle (re)starts and after each durable superblock.
   using ReachableFn = std::function<Result<std::vector<BlockNr>>(BlockDevice& inner)>;
-  OrderingOracle(BlockDevice& inner, ReachableFn reachable) : inner_(inner), reachable_(std::move(reachable)) {}
+  OrderingOracle(BlockDevice& inner, ReachableFn reachable)
+      : ForwardingDevice(inner), reachable_(std::move(reachable)) {}
 
-  [[nodiscard]] Status read(BlockNr b, BlockSpan out) override { return inner_.read(b, out); }
   using BlockDevice::write;
   [[nodiscard]] Status write(BlockNr b, ConstBlockSpan data, WriteMode mode) override;
   [[nodiscard]] Status flush() override;
   // The size the engine sees: the disk's, or less (a metadata device that grows later).
-  [[nodiscard]] BlockNr nr_blocks() const override { return visible_ != 0 ? visible_ : inner_.nr_blocks(); }
-  void set_visible_blocks(BlockNr n) { visible_ = n < inner_.nr_blocks() ? n : inner_.nr_blocks(); }
+  [[nodiscard]] BlockNr nr_blocks() const override { return visible_ != 0 ? visible_ : inner().nr_blocks(); }
+  void set_visible_blocks(BlockNr n) { visible_ = n < inner().nr_blocks() ? n : inner().nr_blocks(); }
 
   // Forgets everything and reads the reachable set afresh (after a power cut and reopen).
   [[nodiscard]] Status restart();
@@ -43,7 +43,6 @@ class OrderingOracle final : public BlockDevice {
  private:
   [[nodiscard]] Status refresh();
 
-  BlockDevice& inner_;
   ReachableFn reachable_;
   std::set<BlockNr> reachable_set_;
   std::set<BlockNr> unflushed_;   // non-superblock writes since the last successful flush

@@ -13,13 +13,14 @@
 #include <fmt/format.h>
 
 #include "core/io/file_device.h"
+#include "core/io/forwarding_device.h"
 
 namespace pdsim::tools {
 
 // It lives in an unlinked temporary file rather than in memory: the page cache holds it, not the
 // process, which keeps restore's peak RSS at a few cached nodes however large the metadata. Its durability is irrelevant (flush does nothing); it
 // records which blocks were written, which are the ones to copy.
-class ScratchDevice final : public BlockDevice {
+class ScratchDevice final : public ForwardingDevice {
  public:
   [[nodiscard]] static Result<std::unique_ptr<ScratchDevice>> create(BlockNr nr_blocks) {
     std::error_code ec;
@@ -35,7 +36,6 @@ class ScratchDevice final : public BlockDevice {
     return std::unique_ptr<ScratchDevice>(new ScratchDevice(std::move(*file)));
   }
 
-  [[nodiscard]] Status read(BlockNr b, BlockSpan out) override { return file_->read(b, out); }
   using BlockDevice::write;
   [[nodiscard]] Status write(BlockNr b, ConstBlockSpan data, WriteMode) override {
     PDSIM_TRY(file_->write(b, data, WriteMode::normal));
@@ -43,7 +43,6 @@ class ScratchDevice final : public BlockDevice {
     return {};
   }
   [[nodiscard]] Status flush() override { return {}; }
-  [[nodiscard]] BlockNr nr_blocks() const override { return file_->nr_blocks(); }
 
   // Copies every block written here to `out`, then makes `out` durable.
   [[nodiscard]] Status copy_to(BlockDevice& out) {
@@ -58,7 +57,7 @@ class ScratchDevice final : public BlockDevice {
 
  private:
   explicit ScratchDevice(std::unique_ptr<FileDevice> file)
-      : file_(std::move(file)), written_(static_cast<std::size_t>(file_->nr_blocks()), false) {}
+      : ForwardingDevice(*file), file_(std::move(file)), written_(static_cast<std::size_t>(file_->nr_blocks()), false) {}
 
   std::unique_ptr<FileDevice> file_;
   std::vector<bool> written_;

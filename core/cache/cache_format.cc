@@ -6,27 +6,11 @@
 #include <fmt/format.h>
 
 #include "core/block/checksum.h"
+#include "core/tm/metadata_store.h"
 
 namespace pdsim::cache {
-namespace {
-
-class SuperblockValidator final : public HeaderValidator {
- public:
-  SuperblockValidator() : HeaderValidator("cache superblock", salt::cache_superblock, sb::blocknr) {}
-  [[nodiscard]] Status check(ConstBlockSpan data, BlockNr b) const override {
-    const auto nr = load_le<std::uint64_t>(data.data() + sb::blocknr);
-    if (nr != b) return Error::corruption(fmt::format("cache superblock at block {}: blocknr field says {}", b, nr));
-    const auto magic = load_le<std::uint64_t>(data.data() + sb::magic);
-    if (magic != kSuperblockMagic)
-      return Error::corruption(fmt::format("cache superblock at block {}: bad magic {} (expected {})", b, magic, kSuperblockMagic));
-    return HeaderValidator::check(data, b);
-  }
-};
-
-}  // namespace
-
 const Validator& superblock_validator() {
-  static const SuperblockValidator v;
+  static const SuperblockValidator v({"cache superblock", salt::cache_superblock, sb::blocknr, sb::magic, kSuperblockMagic});
   return v;
 }
 

@@ -7,6 +7,7 @@
 #include "core/common/assert.h"
 #include "core/common/marks.h"
 #include "core/sm/sm_format.h"
+#include "core/tm/metadata_store.h"
 
 namespace pdsim::cache {
 namespace {
@@ -15,10 +16,6 @@ btree::Value u64_value(std::uint64_t v) {
   btree::Value out(8);
   store_le<std::uint64_t>(out.data(), v);
   return out;
-}
-
-bool block_is_all_zero(ConstBlockSpan data) {
-  return std::all_of(data.begin(), data.end(), [](std::uint8_t c) { return c == 0; });
 }
 
 Status check_version(std::uint32_t version) {
@@ -55,18 +52,17 @@ Result<std::unique_ptr<CacheMetadata>> CacheMetadata::format(BlockDevice& dev, s
     PDSIM_TRY_ASSIGN(p->dirty_root_, p->dirty_bitset_->create_empty());
   }
   PDSIM_TRY_ASSIGN(p->discard_root_, p->discard_bits_->create_empty());
-  PDSIM_TRY(p->tm_.pre_commit());
-  PDSIM_TRY_ASSIGN(SpaceMapRoot meta_root, p->meta_sm_->copy_root());
-  PDSIM_TRY_ASSIGN(WriteRef w, p->bm_.write_lock_zero(kSuperblockLocation, &superblock_validator()));
-  Superblock sb;
-  sb.version = version;
-  sb.metadata_sm_root = meta_root;
-  sb.mapping_root = p->mapping_root_;
-  sb.discard_root = p->discard_root_;
-  sb.data_block_size = data_block_size;
-  sb.dirty_root = p->dirty_root_;
-  sb.pack(w.data().data());
-  PDSIM_TRY(p->tm_.commit(std::move(w)));
+  PDSIM_TRY(commit_transaction(p->tm_, superblock_validator(), {p->meta_sm_.get()}, SuperblockLock::zero,
+                               [&](std::uint8_t* d, std::span<const SpaceMapRoot> roots) {
+                                 Superblock sb;
+                                 sb.version = version;
+                                 sb.metadata_sm_root = roots[0];
+                                 sb.mapping_root = p->mapping_root_;
+                                 sb.discard_root = p->discard_root_;
+                                 sb.data_block_size = data_block_size;
+                                 sb.dirty_root = p->dirty_root_;
+                                 sb.pack(d);
+                               }));
   p->data_block_size_ = data_block_size;
   p->clean_when_opened_ = true;
   PDSIM_TRY(p->clear_clean_shutdown());
@@ -96,14 +92,8 @@ Result<std::unique_ptr<CacheMetadata>> CacheMetadata::open_formatted(BlockDevice
 }
 
 Status CacheMetadata::read_superblock_and_space_map() {
-  {
-    PDSIM_TRY_ASSIGN(ReadRef raw, bm_.read_lock(kSuperblockLocation, nullptr));
-    if (block_is_all_zero(raw.data())) return Error::invalid("cache metadata device is not formatted: block 0 is all zeros");
-  }
-  bm_.discard_all();  // re-read block 0 with its validator
-  PDSIM_TRY_ASSIGN(ReadRef r, bm_.read_lock(kSuperblockLocation, &superblock_validator()));
-  const Superblock sb = Superblock::unpack(r.data().data());
-  r.release();
+  PDSIM_TRY_ASSIGN(Block raw, read_formatted_superblock(bm_, superblock_validator(), "cache metadata device"));
+  const Superblock sb = Superblock::unpack(raw.data());
   PDSIM_TRY(check_version(sb.version));
   if (sb.incompat_flags != 0)
     return Error::invalid(fmt::format("cache superblock has unsupported incompatible features {:#x}", sb.incompat_flags));
@@ -413,16 +403,15 @@ Status CacheMetadata::commit(bool clean_shutdown) {
   PDSIM_ASSERT(bm_.locked_blocks() == 0, "cache metadata committed with blocks still locked");
   PDSIM_TRY(discard_bits_->flush(discard_root_));
   if (version_ >= 2 && dirty_changed_) PDSIM_TRY(write_dirty_bitset());
-  PDSIM_TRY(tm_.pre_commit());
-  PDSIM_TRY_ASSIGN(SpaceMapRoot meta_root, meta_sm_->copy_root());
-  PDSIM_TRY_ASSIGN(WriteRef w, bm_.write_lock(kSuperblockLocation, &superblock_validator()));
-  Superblock sb = Superblock::unpack(w.data().data());
+  return commit_transaction(tm_, superblock_validator(), {meta_sm_.get()}, SuperblockLock::keep_contents,
+                            [&](std::uint8_t* d, std::span<const SpaceMapRoot> roots) {
+  Superblock sb = Superblock::unpack(d);
   sb.flags = clean_shutdown ? (flags_ | kCleanShutdownFlag) : (flags_ & ~kCleanShutdownFlag);
   sb.version = version_;
   sb.policy_name = policy_.name;
   sb.policy_version = policy_.version;
   sb.policy_hint_size = policy_.hint_size;
-  sb.metadata_sm_root = meta_root;
+  sb.metadata_sm_root = roots[0];
   sb.mapping_root = mapping_root_;
   sb.hint_root = hint_root_;
   sb.discard_root = discard_root_;
@@ -432,18 +421,13 @@ Status CacheMetadata::commit(bool clean_shutdown) {
   sb.cache_blocks = cache_blocks_;
   sb.stats = stats_;
   sb.dirty_root = dirty_root_;
-  sb.pack(w.data().data());
-  return tm_.commit(std::move(w));
+  sb.pack(d);
+                            });
 }
 
 Status CacheMetadata::abort() {
   PDSIM_MARK("cache.abort");
-  tm_.abort();
-  // Make the device durable before reading the superblock back: after a commit whose final flush
-  // failed, the new superblock may sit in the device's volatile cache, and carrying on from it
-  // while the disk still holds the old one would let the next transaction reuse blocks the
-  // durable superblock references. If this flush fails, nothing is known and the caller stops.
-  PDSIM_TRY(dev_.flush());
+  PDSIM_TRY(abort_transaction(tm_, dev_, AbortFlush::flush_device));
   return read_superblock_and_space_map();
 }
 

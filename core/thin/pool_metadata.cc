@@ -1,5 +1,3 @@
-#include "core/common/marks.h"
-#include "core/common/assert.h"
 #include "core/thin/pool_metadata.h"
 
 #include <algorithm>
@@ -7,7 +5,10 @@
 
 #include <fmt/format.h>
 
+#include "core/common/assert.h"
+#include "core/common/marks.h"
 #include "core/sm/sm_format.h"
+#include "core/tm/metadata_store.h"
 
 namespace pdsim::thin {
 namespace {
@@ -19,10 +20,6 @@ btree::Value u64_value(std::uint64_t v) {
 }
 
 bool bytes_equal(btree::ValueSpan a, btree::ValueSpan b) { return std::equal(a.begin(), a.end(), b.begin(), b.end()); }
-
-bool block_is_all_zero(ConstBlockSpan data) {
-  return std::all_of(data.begin(), data.end(), [](std::uint8_t c) { return c == 0; });
-}
 
 }  // namespace
 
@@ -96,19 +93,17 @@ Result<std::unique_ptr<PoolMetadata>> PoolMetadata::format(BlockDevice& dev, std
   PDSIM_TRY_ASSIGN(p->details_root_, btree::create_empty(details));
   // The first superblock.
   PDSIM_TRY(p->data_sm_->commit());
-  PDSIM_TRY(p->tm_.pre_commit());
-  PDSIM_TRY_ASSIGN(SpaceMapRoot meta_root, p->meta_sm_->copy_root());
-  PDSIM_TRY_ASSIGN(SpaceMapRoot data_root, p->data_sm_->copy_root());
-  PDSIM_TRY_ASSIGN(WriteRef w, p->bm_.write_lock_zero(kSuperblockLocation, &superblock_validator()));
-  Superblock sb;
-  sb.data_sm_root = data_root;
-  sb.metadata_sm_root = meta_root;
-  sb.data_mapping_root = p->root_;
-  sb.device_details_root = p->details_root_;
-  sb.data_block_size = data_block_size;
-  sb.metadata_nr_blocks = meta_blocks;
-  sb.pack(w.data().data());
-  PDSIM_TRY(p->tm_.commit(std::move(w)));
+  PDSIM_TRY(commit_transaction(p->tm_, superblock_validator(), {p->meta_sm_.get(), p->data_sm_.get()},
+                               SuperblockLock::zero, [&](std::uint8_t* d, std::span<const SpaceMapRoot> roots) {
+                                 Superblock sb;
+                                 sb.metadata_sm_root = roots[0];
+                                 sb.data_sm_root = roots[1];
+                                 sb.data_mapping_root = p->root_;
+                                 sb.device_details_root = p->details_root_;
+                                 sb.data_block_size = data_block_size;
+                                 sb.metadata_nr_blocks = meta_blocks;
+                                 sb.pack(d);
+                               }));
   PDSIM_TRY(p->begin_transaction());
   p->recompute_reserve();
   return p;
@@ -117,14 +112,8 @@ Result<std::unique_ptr<PoolMetadata>> PoolMetadata::format(BlockDevice& dev, std
 Result<std::unique_ptr<PoolMetadata>> PoolMetadata::open(BlockDevice& dev, std::optional<std::uint32_t> data_block_size,
                                                         bool read_only, std::size_t cache_blocks) {
   auto p = std::make_unique<PoolMetadata>(dev, data_block_size.value_or(0), cache_blocks);
-  {
-    PDSIM_TRY_ASSIGN(ReadRef raw, p->bm_.read_lock(kSuperblockLocation, nullptr));
-    if (block_is_all_zero(raw.data())) return Error::invalid("metadata device is not formatted: block 0 is all zeros");
-  }
-  p->bm_.discard_all();  // re-read block 0 with its validator
-  PDSIM_TRY_ASSIGN(ReadRef r, p->bm_.read_lock(kSuperblockLocation, &superblock_validator()));
-  Superblock sb = Superblock::unpack(r.data().data());
-  r.release();
+  PDSIM_TRY_ASSIGN(Block raw, read_formatted_superblock(p->bm_, superblock_validator(), "metadata device"));
+  Superblock sb = Superblock::unpack(raw.data());
   if (data_block_size && *data_block_size != sb.data_block_size)
     return Error::invalid(fmt::format("data block size {} does not match the superblock's {}", *data_block_size, sb.data_block_size));
   if (sb.incompat_flags != 0)
@@ -516,22 +505,19 @@ Status PoolMetadata::commit_steps() {
   PDSIM_ASSERT(bm_.locked_blocks() == 0, "pool metadata committed with blocks still locked");
   PDSIM_TRY(write_details());
   PDSIM_TRY(data_sm_->commit());
-  PDSIM_TRY(tm_.pre_commit());
-  // Serialise both roots before the superblock is locked: nothing may fail once it is.
-  PDSIM_TRY_ASSIGN(SpaceMapRoot meta_root, meta_sm_->copy_root());
-  PDSIM_TRY_ASSIGN(SpaceMapRoot data_root, data_sm_->copy_root());
-  PDSIM_TRY_ASSIGN(WriteRef w, bm_.write_lock(kSuperblockLocation, &superblock_validator()));
-  Superblock sb = Superblock::unpack(w.data().data());
-  sb.time = time_;
-  sb.data_mapping_root = root_;
-  sb.device_details_root = details_root_;
-  sb.held_root = held_root_;
-  sb.trans_id = trans_id_;
-  sb.flags = flags_;
-  sb.data_sm_root = data_root;
-  sb.metadata_sm_root = meta_root;
-  sb.pack(w.data().data());
-  return tm_.commit(std::move(w));
+  return commit_transaction(tm_, superblock_validator(), {meta_sm_.get(), data_sm_.get()}, SuperblockLock::keep_contents,
+                            [&](std::uint8_t* d, std::span<const SpaceMapRoot> roots) {
+                              Superblock sb = Superblock::unpack(d);
+                              sb.time = time_;
+                              sb.data_mapping_root = root_;
+                              sb.device_details_root = details_root_;
+                              sb.held_root = held_root_;
+                              sb.trans_id = trans_id_;
+                              sb.flags = flags_;
+                              sb.metadata_sm_root = roots[0];
+                              sb.data_sm_root = roots[1];
+                              sb.pack(d);
+                            });
 }
 
 Status PoolMetadata::commit() {
@@ -545,18 +531,10 @@ Status PoolMetadata::commit() {
 Status PoolMetadata::abort() {
   in_service_ = true;
   load_.reset();
-  tm_.abort();
-  // Unlike EngineStore::abort, no device flush here: as in the kernel, the superblock read back
-  // after a failed final flush may be one that is not durable yet. That is safe only because
-  // dm-thin never writes again after a failed commit (NEEDS_CHECK + read-only, core/thin/pool.h).
-  {
-    PDSIM_TRY_ASSIGN(ReadRef raw, bm_.read_lock(kSuperblockLocation, nullptr));
-    if (block_is_all_zero(raw.data())) return Error::invalid("metadata device is not formatted: block 0 is all zeros");
-  }
-  bm_.discard_all();
-  PDSIM_TRY_ASSIGN(ReadRef r, bm_.read_lock(kSuperblockLocation, &superblock_validator()));
-  Superblock sb = Superblock::unpack(r.data().data());
-  r.release();
+  // The kernel's abort: no device flush (core/tm/metadata_store.h says why that is safe here only).
+  PDSIM_TRY(abort_transaction(tm_, bm_.device(), AbortFlush::kernel_no_flush));
+  PDSIM_TRY_ASSIGN(Block raw, read_formatted_superblock(bm_, superblock_validator(), "metadata device"));
+  Superblock sb = Superblock::unpack(raw.data());
   PDSIM_TRY(open_space_maps(sb));
   // As the kernel: the roots revert; time, trans_id, flags and the device records keep their
   // in-core values (a commit never follows an abort in dm-thin).

@@ -5,27 +5,11 @@
 #include <fmt/format.h>
 
 #include "core/block/checksum.h"
+#include "core/tm/metadata_store.h"
 
 namespace pdsim::thin {
-namespace {
-
-class SuperblockValidator final : public HeaderValidator {
- public:
-  SuperblockValidator() : HeaderValidator("thin superblock", salt::thin_superblock, sb::blocknr) {}
-  [[nodiscard]] Status check(ConstBlockSpan data, BlockNr b) const override {
-    const auto nr = load_le<std::uint64_t>(data.data() + sb::blocknr);
-    if (nr != b) return Error::corruption(fmt::format("thin superblock at block {}: blocknr field says {}", b, nr));
-    const auto magic = load_le<std::uint64_t>(data.data() + sb::magic);
-    if (magic != kSuperblockMagic)
-      return Error::corruption(fmt::format("thin superblock at block {}: bad magic {} (expected {})", b, magic, kSuperblockMagic));
-    return HeaderValidator::check(data, b);
-  }
-};
-
-}  // namespace
-
 const Validator& superblock_validator() {
-  static const SuperblockValidator v;
+  static const SuperblockValidator v({"thin superblock", salt::thin_superblock, sb::blocknr, sb::magic, kSuperblockMagic});
   return v;
 }
 

@@ -10,12 +10,12 @@ namespace pdsim::scenarios::seeds {
 
 Status GrowableView::read(BlockNr b, BlockSpan out) {
   if (b >= size_) return Error::invalid(fmt::format("read of block {} beyond the device ({} blocks)", b, size_));
-  return under_.read(b, out);
+  return inner().read(b, out);
 }
 
 Status GrowableView::write(BlockNr b, ConstBlockSpan data, WriteMode mode) {
   if (b >= size_) return Error::invalid(fmt::format("write of block {} beyond the device ({} blocks)", b, size_));
-  return under_.write(b, data, mode);
+  return inner().write(b, data, mode);
 }
 
 namespace {

@@ -4,13 +4,14 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/check/check.h"
-#include <map>
-#include <optional>
+#include "core/io/forwarding_device.h"
 
 #include "core/thin/pool_metadata.h"
 #include "core/sm/metadata_space_map.h"
@@ -23,18 +24,16 @@ namespace pdsim::scenarios::seeds {
 
 // The first `size` blocks of another device: a metadata device that the test enlarges (grow)
 // before the pool is told to resize.
-class GrowableView final : public BlockDevice {
+class GrowableView final : public ForwardingDevice {
  public:
-  GrowableView(BlockDevice& under, BlockNr size) : under_(under), size_(size) {}
+  GrowableView(BlockDevice& under, BlockNr size) : ForwardingDevice(under), size_(size) {}
   void grow(BlockNr size) { size_ = size; }
   [[nodiscard]] Status read(BlockNr b, BlockSpan out) override;
   using BlockDevice::write;
   [[nodiscard]] Status write(BlockNr b, ConstBlockSpan data, WriteMode mode) override;
-  [[nodiscard]] Status flush() override { return under_.flush(); }
   [[nodiscard]] BlockNr nr_blocks() const override { return size_; }
 
  private:
-  BlockDevice& under_;
   BlockNr size_;
 };
 
