@@ -1,6 +1,5 @@
 #include "core/cache/cache_restore.h"
 
-#include <expat.h>
 
 #include <algorithm>
 #include <charconv>
@@ -11,6 +10,7 @@
 
 #include "core/array/array.h"
 #include "core/cache/cache_dump.h"
+#include "core/xml/xml_parser.h"
 #include "core/cache/cache_format.h"
 #include "core/cache/cache_metadata.h"
 
@@ -24,21 +24,16 @@ BlockNr blocks_needed(std::uint64_t n) {
   return 16 + (n + 508) / 509 + (n + 1017) / 1018 + (n / 64 + 508) / 509;
 }
 
-struct Parser {
-  XML_Parser xp = nullptr;
+class Parser final : public xml::Parser {
+ public:
+  explicit Parser(BlockNr output) : output_blocks(output) {}
+
   BlockNr output_blocks = 0;
   XmlCache doc;
   bool saw_superblock = false;
-  enum class Section { none, mappings, hints, discards } section = Section::none;
-  std::optional<Error> error;
 
-  [[nodiscard]] std::string where() const {
-    return fmt::format("line {}, column {}", XML_GetCurrentLineNumber(xp), XML_GetCurrentColumnNumber(xp));
-  }
-  void fail(std::string what) {
-    if (!error) error = Error::invalid(fmt::format("{}: {}", where(), what));
-    XML_StopParser(xp, XML_FALSE);
-  }
+ private:
+  enum class Section { none, mappings, hints, discards } section = Section::none;
 
   static const char* attr(const char** attrs, std::string_view name) {
     for (const char** a = attrs; *a != nullptr; a += 2)
@@ -80,7 +75,7 @@ struct Parser {
     auto nr = number<std::uint32_t>(attrs, "superblock", "nr_cache_blocks");
     auto hw = number<std::uint32_t>(attrs, "superblock", "hint_width");
     const char* policy = attr(attrs, "policy");
-    if (error) return;
+    if (failed()) return;
     if (policy == nullptr) return fail("<superblock> is missing attribute policy");
     if (!valid_data_block_size(*bs)) return fail(fmt::format("block_size {} is not a multiple of 64 in [64, 2097152]", *bs));
     if (*hw != 0 && *hw != kHintSize) return fail(fmt::format("hint_width {} is not supported (0 or {})", *hw, kHintSize));
@@ -102,7 +97,7 @@ struct Parser {
     auto cb = number<std::uint32_t>(attrs, "mapping", "cache_block");
     auto ob = number<std::uint64_t>(attrs, "mapping", "origin_block");
     auto dirty = boolean(attrs, "mapping", "dirty");
-    if (error) return;
+    if (failed()) return;
     if (*cb >= doc.nr_cache_blocks)
       return fail(fmt::format("cache_block {} is beyond nr_cache_blocks {}", *cb, doc.nr_cache_blocks));
     if (*ob > kMaxOriginBlock) return fail(fmt::format("origin_block {} does not fit in 48 bits", *ob));
@@ -115,7 +110,7 @@ struct Parser {
   void hint(const char** attrs) {
     auto cb = number<std::uint32_t>(attrs, "hint", "cache_block");
     const char* data = attr(attrs, "data");
-    if (error) return;
+    if (failed()) return;
     if (data == nullptr) return fail("<hint> is missing attribute data");
     if (doc.hint_width == 0 || doc.policy.empty()) return fail("<hint> in a document with hint_width 0 or no policy");
     if (*cb >= doc.nr_cache_blocks) return fail(fmt::format("hint for cache_block {} is beyond nr_cache_blocks {}", *cb, doc.nr_cache_blocks));
@@ -132,7 +127,7 @@ struct Parser {
     doc.hint[*cb] = load_le<std::uint32_t>(reinterpret_cast<const std::uint8_t*>(bytes->data()));
   }
 
-  void start(const char* name, const char** attrs) {
+  void start(const char* name, const char** attrs) override {
     const std::string_view el(name);
     if (el == "superblock") return superblock(attrs);
     if (!saw_superblock) return fail(fmt::format("<{}> outside <superblock>", el));
@@ -156,14 +151,11 @@ struct Parser {
     }
     fail(fmt::format("unknown element <{}>", el));
   }
-  void end(const char* name) {
+  void end(const char* name) override {
     const std::string_view el(name);
     if (el == "mappings" || el == "hints" || el == "discards") section = Section::none;
   }
 };
-
-void XMLCALL on_start(void* ud, const XML_Char* name, const XML_Char** attrs) { static_cast<Parser*>(ud)->start(name, attrs); }
-void XMLCALL on_end(void* ud, const XML_Char* name) { static_cast<Parser*>(ud)->end(name); }
 
 // An origin block may be cached in one cache block only.
 Status check_unique_origins(const XmlCache& doc) {
@@ -181,35 +173,8 @@ Status check_unique_origins(const XmlCache& doc) {
 }  // namespace
 
 Result<XmlCache> parse_cache_xml(std::istream& in, BlockNr output_blocks) {
-  Parser p;
-  p.xp = XML_ParserCreate(nullptr);
-  p.output_blocks = output_blocks;
-  if (p.xp == nullptr) return Error::invalid("cannot create an XML parser");
-  XML_SetUserData(p.xp, &p);
-  XML_SetElementHandler(p.xp, on_start, on_end);
-  constexpr int kChunk = 1 << 20;
-  for (;;) {
-    void* buf = XML_GetBuffer(p.xp, kChunk);
-    if (buf == nullptr) {
-      p.error = Error::invalid("out of memory for the XML parser");
-      break;
-    }
-    in.read(static_cast<char*>(buf), kChunk);
-    const auto got = in.gcount();
-    const bool last = got < kChunk;
-    if (in.bad()) {
-      p.error = Error::io("read error in the XML input");
-      break;
-    }
-    if (XML_ParseBuffer(p.xp, static_cast<int>(got), last ? XML_TRUE : XML_FALSE) == XML_STATUS_ERROR) {
-      if (!p.error) p.error = Error::invalid(fmt::format("{}: {}", p.where(), XML_ErrorString(XML_GetErrorCode(p.xp))));
-      break;
-    }
-    if (last) break;
-  }
-  XML_ParserFree(p.xp);
-  p.xp = nullptr;
-  if (p.error) return std::move(*p.error);
+  Parser p(output_blocks);
+  PDSIM_TRY(p.parse(in));
   if (!p.saw_superblock) return Error::invalid("no <superblock> element");
   PDSIM_TRY(check_unique_origins(p.doc));
   return std::move(p.doc);

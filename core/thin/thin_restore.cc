@@ -1,7 +1,5 @@
 #include "core/thin/thin_restore.h"
 
-#include <expat.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cstring>
@@ -15,6 +13,7 @@
 
 #include "core/thin/pool_metadata.h"
 #include "core/thin/restore_pipeline.h"
+#include "core/xml/xml_parser.h"
 
 namespace pdsim::thin {
 namespace {
@@ -36,31 +35,20 @@ Status check_in_data_device(const XmlPool& pool, std::uint64_t dev_id, const Xml
   return {};
 }
 
-struct Parser {
-  XML_Parser xp;
+class Parser final : public xml::Parser {
+ public:
+  explicit Parser(Sink& out) : sink(out) {}
+
   Sink& sink;
   XmlPool pool;  // superblock fields only
   bool saw_superblock = false;
   bool in_device = false;
-  std::optional<Error> error;
 
+ private:
   void forward(Status s) {
-    if (!s && !error) {
-      error = std::move(s).error();
-      XML_StopParser(xp, XML_FALSE);
-    }
+    if (!s) stop(std::move(s).error());
   }
-  [[nodiscard]] Position here() const {
-    return Position{static_cast<std::uint64_t>(XML_GetCurrentByteIndex(xp))};
-  }
-
-  [[nodiscard]] std::string where() const {
-    return fmt::format("line {}, column {}", XML_GetCurrentLineNumber(xp), XML_GetCurrentColumnNumber(xp));
-  }
-  void fail(std::string what) {
-    if (!error) error = Error::invalid(fmt::format("{}: {}", where(), what));
-    XML_StopParser(xp, XML_FALSE);
-  }
+  [[nodiscard]] Position here() const { return Position{byte_index()}; }
 
   template <typename T>
   std::optional<T> number(const char** attrs, const char* element, const char* name, bool required = true) {
@@ -79,7 +67,7 @@ struct Parser {
     return std::nullopt;
   }
 
-  void start(const char* name, const char** attrs) {
+  void start(const char* name, const char** attrs) override {
     std::string_view el(name);
     if (el == "superblock") {
       if (saw_superblock) return fail("a second <superblock>");
@@ -90,7 +78,7 @@ struct Parser {
       auto ver = number<std::uint32_t>(attrs, name, "version", false);
       auto dbs = number<std::uint32_t>(attrs, name, "data_block_size");
       auto nr = number<std::uint64_t>(attrs, name, "nr_data_blocks");
-      if (error) return;
+      if (failed()) return;
       pool.time = *t;
       pool.transaction = *tr;
       pool.flags = fl.value_or(0);
@@ -106,7 +94,7 @@ struct Parser {
       auto tr = number<std::uint64_t>(attrs, name, "transaction");
       auto ct = number<std::uint32_t>(attrs, name, "creation_time");
       auto st = number<std::uint32_t>(attrs, name, "snap_time");
-      if (error) return;
+      if (failed()) return;
       if (*id > kMaxDeviceId) return fail(fmt::format("dev_id {} is above the maximum {}", *id, kMaxDeviceId));
       in_device = true;
       forward(sink.begin_device(XmlDevice{*id, DeviceDetails{*mb, *tr, *ct, *st}, {}}, here()));
@@ -117,14 +105,14 @@ struct Parser {
         auto o = number<std::uint64_t>(attrs, name, "origin_block");
         auto d = number<std::uint64_t>(attrs, name, "data_block");
         auto t = number<std::uint32_t>(attrs, name, "time");
-        if (error) return;
+        if (failed()) return;
         m = XmlMapping{*o, *d, 1, *t};
       } else {
         auto o = number<std::uint64_t>(attrs, name, "origin_begin");
         auto d = number<std::uint64_t>(attrs, name, "data_begin");
         auto l = number<std::uint64_t>(attrs, name, "length");
         auto t = number<std::uint32_t>(attrs, name, "time");
-        if (error) return;
+        if (failed()) return;
         if (*l == 0) return fail("range_mapping of length 0");
         m = XmlMapping{*o, *d, *l, *t};
       }
@@ -137,15 +125,12 @@ struct Parser {
     }
   }
 
-  void end(const char* name) {
+  void end(const char* name) override {
     if (std::string_view(name) != "device") return;
     in_device = false;
     forward(sink.end_device(here()));
   }
 };
-
-void XMLCALL on_start(void* ud, const XML_Char* name, const XML_Char** attrs) { static_cast<Parser*>(ud)->start(name, attrs); }
-void XMLCALL on_end(void* ud, const XML_Char* name) { static_cast<Parser*>(ud)->end(name); }
 
 Status validate(const XmlPool& pool) {
   PDSIM_TRY(check_superblock(pool));
@@ -236,34 +221,8 @@ class Builder final : public Sink {
 };
 
 Status parse(std::istream& in, Sink& sink) {
-  Parser p{XML_ParserCreate(nullptr), sink, {}, false, false, std::nullopt};
-  if (p.xp == nullptr) return Error::invalid("cannot create an XML parser");
-  XML_SetUserData(p.xp, &p);
-  XML_SetElementHandler(p.xp, on_start, on_end);
-  constexpr int kChunk = 1 << 20;
-  for (;;) {
-    void* buf = XML_GetBuffer(p.xp, kChunk);
-    if (buf == nullptr) {
-      p.error = Error::invalid("out of memory for the XML parser");
-      break;
-    }
-    in.read(static_cast<char*>(buf), kChunk);
-    const auto got = in.gcount();
-    const bool last = got < kChunk;
-    if (in.bad()) {
-      p.error = Error::io("read error in the XML input");
-      break;
-    }
-    const XML_Status st = XML_ParseBuffer(p.xp, static_cast<int>(got), last ? XML_TRUE : XML_FALSE);
-    if (st == XML_STATUS_ERROR) {
-      if (!p.error) p.error = Error::invalid(fmt::format("{}: {}", p.where(), XML_ErrorString(XML_GetErrorCode(p.xp))));
-      break;
-    }
-    if (last) break;
-  }
-  XML_ParserFree(p.xp);
-  p.xp = nullptr;
-  if (p.error) return std::move(*p.error);
+  Parser p(sink);
+  PDSIM_TRY(p.parse(in));
   if (!p.saw_superblock) return Error::invalid("no <superblock> element");
   return {};
 }
