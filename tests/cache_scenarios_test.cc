@@ -1,4 +1,4 @@
-// The dm-cache scenarios (scenarios/cache_scenarios.h): the crash and I/O-error workload passes
+// The dm-cache scenarios (scenarios/cache/cache_scenarios.h): the crash and I/O-error workload passes
 // seeds 1..4 (versions 1 and 2) with every switch off and really injects faults; the cache
 // regressions of seed bugs (i) and (j) fail with their switch on, naming the symptom, and pass
 // with it off; failing runs replay from their own steps.
@@ -8,8 +8,8 @@
 #include <iostream>
 #include <sstream>
 
-#include "scenarios/cache_scenarios.h"
-#include "scenarios/suite.h"
+#include "scenarios/cache/cache_scenarios.h"
+#include "scenarios/runner/registry.h"
 
 namespace pdsim::scenarios {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "scenarios/sim_selftest.h"
+#include "scenarios/engine/sim_selftest.h"
 #include "sim/sim_disk.h"
 
 namespace pdsim {

@@ -1,10 +1,10 @@
-// The engine rollback scenario (scenarios/engine_rollback.h) over 40 seeds: every error rolls
+// The engine rollback scenario (scenarios/engine/engine_rollback.h) over 40 seeds: every error rolls
 // back exactly, every power cut recovers the last commit, and the checker is clean throughout.
 #include <gtest/gtest.h>
 
 #include <sstream>
 
-#include "scenarios/engine_rollback.h"
+#include "scenarios/engine/engine_rollback.h"
 
 namespace pdsim::scenarios {
 namespace {

@@ -13,9 +13,9 @@
 #include "core/pack/block_kind.h"
 #include "core/common/marks.h"
 #include "core/common/seed_bugs.h"
-#include "scenarios/pool_harness.h"
-#include "scenarios/suite.h"
-#include "scenarios/thin_steps.h"
+#include "scenarios/harness/pool_harness.h"
+#include "scenarios/runner/registry.h"
+#include "scenarios/thin/thin_steps.h"
 #include "sim/sim_disk.h"
 
 namespace pdsim::scenarios {

@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/common/seed_bugs.h"
-#include "scenarios/suite.h"
+#include "scenarios/runner/registry.h"
 #include "testing/test_util.h"
 
 #ifndef PDSIM_BINARY

@@ -1,4 +1,4 @@
-// The scenario runner (scenarios/runner.h) and its parts: the delta-debugging shrinker, the
+// The scenario runner (scenarios/runner/runner.h) and its parts: the delta-debugging shrinker, the
 // write-ordering oracle, run()'s exit codes, summary table, JSON report, shards, required coverage
 // marks and --replay, determinism of the per-seed output, and shrinking a seed-bug failure end to
 // end.
@@ -17,9 +17,9 @@
 
 #include "core/common/marks.h"
 #include "core/common/seed_bugs.h"
-#include "scenarios/ordering_oracle.h"
-#include "scenarios/runner.h"
-#include "scenarios/suite.h"
+#include "scenarios/harness/ordering_oracle.h"
+#include "scenarios/runner/runner.h"
+#include "scenarios/runner/registry.h"
 #include "sim/rng.h"
 #include "sim/sim_disk.h"
 #include "testing/test_util.h"

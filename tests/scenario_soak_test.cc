@@ -12,7 +12,7 @@
 #include <fmt/format.h>
 
 #include "core/common/seed_bugs.h"
-#include "scenarios/suite.h"
+#include "scenarios/runner/registry.h"
 
 namespace pdsim::scenarios {
 namespace {

@@ -8,7 +8,7 @@
 
 #include "core/common/marks.h"
 #include "core/common/seed_bugs.h"
-#include "scenarios/suite.h"
+#include "scenarios/runner/registry.h"
 
 namespace pdsim::scenarios {
 namespace {

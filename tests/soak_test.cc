@@ -4,8 +4,8 @@
 
 #include <sstream>
 
-#include "scenarios/engine_rollback.h"
-#include "scenarios/sim_selftest.h"
+#include "scenarios/engine/engine_rollback.h"
+#include "scenarios/engine/sim_selftest.h"
 
 namespace pdsim::scenarios {
 namespace {

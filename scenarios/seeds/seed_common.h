@@ -15,7 +15,7 @@
 
 #include "core/thin/pool_metadata.h"
 #include "core/sm/metadata_space_map.h"
-#include "scenarios/scenario.h"
+#include "scenarios/runner/scenario.h"
 #include "sim/image.h"
 #include "sim/rng.h"
 #include "sim/sim_disk.h"

@@ -9,8 +9,8 @@
 
 #include <fmt/format.h>
 
-#include "scenarios/thin_scenarios.h"
-#include "scenarios/thin_steps.h"
+#include "scenarios/thin/thin_scenarios.h"
+#include "scenarios/thin/thin_steps.h"
 #include "sim/rng.h"
 
 namespace pdsim::scenarios {

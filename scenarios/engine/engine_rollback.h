@@ -6,7 +6,7 @@
 // independent checker must find the image clean after every commit and every recovery.
 #pragma once
 
-#include "scenarios/scenario.h"
+#include "scenarios/runner/scenario.h"
 
 namespace pdsim::scenarios {
 

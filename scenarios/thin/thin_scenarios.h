@@ -3,7 +3,7 @@
 
 #include <vector>
 
-#include "scenarios/scenario.h"
+#include "scenarios/runner/scenario.h"
 
 namespace pdsim::scenarios {
 

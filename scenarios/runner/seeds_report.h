@@ -5,7 +5,7 @@
 
 #include <ostream>
 
-#include "scenarios/runner.h"
+#include "scenarios/runner/runner.h"
 
 namespace pdsim::scenarios {
 

@@ -5,7 +5,7 @@
 // point, or the one whose commit was under way, and pass the independent checker.
 #pragma once
 
-#include "scenarios/scenario.h"
+#include "scenarios/runner/scenario.h"
 
 namespace pdsim::scenarios {
 

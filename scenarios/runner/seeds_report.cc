@@ -1,11 +1,11 @@
-#include "scenarios/seeds_report.h"
+#include "scenarios/runner/seeds_report.h"
 
 #include <fstream>
 #include <sstream>
 
 #include <fmt/format.h>
 
-#include "scenarios/suite.h"
+#include "scenarios/runner/registry.h"
 
 namespace pdsim::scenarios {
 namespace {

@@ -1,8 +1,8 @@
-#include "scenarios/engine_rollback.h"
+#include "scenarios/engine/engine_rollback.h"
 
 #include <fmt/format.h>
 
-#include "scenarios/engine_store.h"
+#include "scenarios/harness/engine_store.h"
 #include "sim/sim_disk.h"
 
 namespace pdsim::scenarios {

@@ -1,10 +1,10 @@
 // Random thin-pool workloads: snapshot storms, discard storms and the swarm (each seed draws its
-// own operation mix and fault plan), as step lists (scenarios/thin_steps.h).
+// own operation mix and fault plan), as step lists (scenarios/thin/thin_steps.h).
 
 #include <fmt/format.h>
 
-#include "scenarios/thin_steps.h"
-#include "scenarios/thin_scenarios.h"
+#include "scenarios/thin/thin_steps.h"
+#include "scenarios/thin/thin_scenarios.h"
 #include "sim/rng.h"
 
 namespace pdsim::scenarios {

@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "core/cache/cache_metadata.h"
-#include "scenarios/scenario.h"
+#include "scenarios/runner/scenario.h"
 #include "sim/sim_disk.h"
 
 namespace pdsim::scenarios {

@@ -1,4 +1,4 @@
-#include "scenarios/pool_harness.h"
+#include "scenarios/harness/pool_harness.h"
 
 #include <stdlib.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "scenarios/cache_harness.h"
+#include "scenarios/harness/cache_harness.h"
 
 #include <filesystem>
 #include <sstream>

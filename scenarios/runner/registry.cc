@@ -1,11 +1,11 @@
-#include "scenarios/suite.h"
+#include "scenarios/runner/registry.h"
 
-#include "scenarios/cache_scenarios.h"
-#include "scenarios/crash_explorer.h"
-#include "scenarios/engine_rollback.h"
+#include "scenarios/cache/cache_scenarios.h"
+#include "scenarios/thin/crash_explorer.h"
+#include "scenarios/engine/engine_rollback.h"
 #include "scenarios/seeds/seeds.h"
-#include "scenarios/sim_selftest.h"
-#include "scenarios/thin_scenarios.h"
+#include "scenarios/engine/sim_selftest.h"
+#include "scenarios/thin/thin_scenarios.h"
 
 namespace pdsim::scenarios {
 namespace {

@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "core/thin/pool.h"
-#include "scenarios/ordering_oracle.h"
-#include "scenarios/scenario.h"
+#include "scenarios/harness/ordering_oracle.h"
+#include "scenarios/runner/scenario.h"
 #include "sim/rng.h"
 #include "sim/sim_disk.h"
 

@@ -1,4 +1,4 @@
-#include "scenarios/ordering_oracle.h"
+#include "scenarios/harness/ordering_oracle.h"
 
 #include <fmt/format.h>
 

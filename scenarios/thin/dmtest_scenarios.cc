@@ -5,8 +5,8 @@
 #include <sstream>
 
 #include "core/thin/thin_dump.h"
-#include "scenarios/pool_harness.h"
-#include "scenarios/thin_scenarios.h"
+#include "scenarios/harness/pool_harness.h"
+#include "scenarios/thin/thin_scenarios.h"
 #include "sim/rng.h"
 
 namespace pdsim::scenarios {

@@ -1,13 +1,13 @@
 // dm-cache metadata scenarios: the steps each seed runs (generate) and the scenarios around them.
-// Replay is the harness's (scenarios/cache_harness.h), shared by all three.
-#include "scenarios/cache_scenarios.h"
+// Replay is the harness's (scenarios/harness/cache_harness.h), shared by all three.
+#include "scenarios/cache/cache_scenarios.h"
 
 #include <map>
 #include <optional>
 
 #include <fmt/format.h>
 
-#include "scenarios/cache_harness.h"
+#include "scenarios/harness/cache_harness.h"
 #include "sim/rng.h"
 
 namespace pdsim::scenarios {

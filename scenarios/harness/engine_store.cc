@@ -1,4 +1,4 @@
-#include "scenarios/engine_store.h"
+#include "scenarios/harness/engine_store.h"
 
 #include <fmt/format.h>
 

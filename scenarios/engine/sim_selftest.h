@@ -2,7 +2,7 @@
 // manager's validators against independent models, one seed at a time.
 #pragma once
 
-#include "scenarios/scenario.h"
+#include "scenarios/runner/scenario.h"
 
 namespace pdsim::scenarios {
 

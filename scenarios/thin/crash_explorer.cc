@@ -1,10 +1,10 @@
-#include "scenarios/crash_explorer.h"
+#include "scenarios/thin/crash_explorer.h"
 
 #include <fmt/format.h>
 
 #include "core/check/thin_input.h"
 #include "core/thin/pool_metadata.h"
-#include "scenarios/pool_harness.h"
+#include "scenarios/harness/pool_harness.h"
 #include "sim/crash_states.h"
 #include "sim/sim_disk.h"
 

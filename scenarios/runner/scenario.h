@@ -1,5 +1,5 @@
 // A scenario: a named, seeded workload with its fault plan and its checks. Suites group them;
-// `pdsim run SUITE|SCENARIO` runs them seed by seed (scenarios/runner.h).
+// `pdsim run SUITE|SCENARIO` runs them seed by seed (scenarios/runner/runner.h).
 //
 // A scenario that can be shrunk splits into generate (the seed's steps, one text line each) and
 // replay (run exactly those steps). The runner then reduces a failing run's steps by delta

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "scenarios/scenario.h"
+#include "scenarios/runner/scenario.h"
 
 namespace pdsim::scenarios {
 

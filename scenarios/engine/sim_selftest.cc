@@ -1,4 +1,4 @@
-#include "scenarios/sim_selftest.h"
+#include "scenarios/engine/sim_selftest.h"
 
 #include <map>
 #include <optional>

@@ -1,4 +1,4 @@
-// dm-cache metadata scenarios (on scenarios/cache_harness.h):
+// dm-cache metadata scenarios (on scenarios/harness/cache_harness.h):
 //   - cache_crash: a random cache workload, version 1 or 2 by seed, under injected I/O errors and
 //     power cuts (default suite);
 //   - cache_grow_loses_tail_mappings: seed bug (j) as dm-cache meets it (seeds suite);
@@ -8,7 +8,7 @@
 
 #include <vector>
 
-#include "scenarios/scenario.h"
+#include "scenarios/runner/scenario.h"
 
 namespace pdsim::scenarios {
 

@@ -1,4 +1,4 @@
-#include "scenarios/runner.h"
+#include "scenarios/runner/runner.h"
 
 #include <unistd.h>
 
@@ -12,8 +12,8 @@
 
 #include "core/common/marks.h"
 #include "core/common/result.h"
-#include "scenarios/seeds_report.h"
-#include "scenarios/suite.h"
+#include "scenarios/runner/seeds_report.h"
+#include "scenarios/runner/registry.h"
 
 namespace pdsim::scenarios {
 namespace {

@@ -1,4 +1,4 @@
-#include "scenarios/thin_steps.h"
+#include "scenarios/thin/thin_steps.h"
 
 #include <algorithm>
 #include <numeric>

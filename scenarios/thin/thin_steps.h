@@ -24,8 +24,8 @@
 #include <ostream>
 #include <string>
 
-#include "scenarios/pool_harness.h"
-#include "scenarios/scenario.h"
+#include "scenarios/harness/pool_harness.h"
+#include "scenarios/runner/scenario.h"
 #include "sim/rng.h"
 
 namespace pdsim::scenarios {
