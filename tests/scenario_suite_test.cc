@@ -64,5 +64,47 @@ TEST(Suites, DefaultAndDmtestNameOnlyRegisteredScenarios) {
   EXPECT_EQ(dmtest_fast().size() + 1, dm.size());
 }
 
+// The tables are checked at start-up; each rule can fail.
+std::vector<Scenario> two_scenarios() {
+  auto run = [](std::uint64_t, const RunOptions&, std::ostream&) { return SeedOutcome{}; };
+  return {{"a", "first", {}, {}, run, {}, {}}, {"b", "second", {}, {}, run, {}, {}}};
+}
+std::vector<Scenario> duplicate_a() { return {two_scenarios().front()}; }
+
+TEST(Registry, TheRealTablesAreConsistent) {
+  Status s = check_registry();
+  EXPECT_TRUE(s) << s.error().message();
+}
+
+TEST(Registry, AnUnknownSuiteMemberIsAnErrorNotSkipped) {
+  const std::vector<Family> f{{"g", &two_scenarios}};
+  EXPECT_TRUE(check_registry(f, {{"s", "d", {"a", "@g", "@*"}}}));
+  Status s = check_registry(f, {{"s", "d", {"a", "c"}}});
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().message(), "registry: suite 's' names unknown scenario 'c'");
+  s = check_registry(f, {{"s", "d", {"@nope"}}});
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().message(), "registry: suite 's' names unknown family group '@nope'");
+}
+
+TEST(Registry, NamesAreUnique) {
+  Status s = check_registry({{"g", &two_scenarios}, {"h", &duplicate_a}}, {});
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().message(), "registry: scenario 'a' is registered twice");
+  s = check_registry({{"g", &two_scenarios}}, {{"s", "d", {"a"}}, {"s", "d", {"b"}}});
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().message(), "registry: suite 's' is defined twice");
+  s = check_registry({{"g", &two_scenarios}}, {{"a", "d", {"b"}}});
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().message(), "registry: suite 'a' has the name of a scenario");
+}
+
+TEST(Registry, SuitesResolveGroupsInFamilyOrder) {
+  const Suite* all = find_suite("all");
+  ASSERT_NE(all, nullptr);
+  ASSERT_EQ(all->scenarios.size(), all_scenarios().size());
+  for (std::size_t i = 0; i < all->scenarios.size(); ++i) EXPECT_EQ(all->scenarios[i], all_scenarios()[i].name);
+}
+
 }  // namespace
 }  // namespace pdsim::scenarios

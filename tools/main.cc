@@ -174,6 +174,11 @@ int cmd_check(const CheckArgs& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The scenario and suite tables are data: prove them consistent before anything runs.
+  if (pdsim::Status reg = pdsim::scenarios::check_registry(); !reg) {
+    fmt::print(std::cerr, "pdsim: {}\n", reg.error().message());
+    return 2;
+  }
   CLI::App app{"pdsim: a deterministic simulation and fault-injection testbed for the device-mapper persistent-data library"};
   app.name("pdsim");
   app.require_subcommand(1);

@@ -1,88 +1,141 @@
 #include "scenarios/runner/registry.h"
 
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
 #include "scenarios/cache/cache_scenarios.h"
-#include "scenarios/thin/crash_explorer.h"
-#include "scenarios/engine/engine_rollback.h"
+#include "scenarios/engine/engine_scenarios.h"
 #include "scenarios/seeds/seeds.h"
-#include "scenarios/engine/sim_selftest.h"
+#include "scenarios/thin/crash_explorer.h"
 #include "scenarios/thin/thin_scenarios.h"
 
 namespace pdsim::scenarios {
 namespace {
 
-std::vector<std::string> names_of(const std::vector<Scenario>& v) {
+std::vector<Scenario> crash_scenarios() { return {crash_explorer_scenario()}; }
+std::vector<Scenario> cache_scenarios() { return {cache_crash_scenario(), cache_swarm_scenario()}; }
+
+// Every family, in the order `pdsim list` and the "all" suite show them.
+const std::vector<Family>& families() {
+  static const std::vector<Family> f{
+      {"engine", &engine_scenarios},
+      {"crash", &crash_scenarios},
+      {"dmtest", &dmtest_scenarios},
+      {"storms", &thin_random_scenarios},
+      {"trees", &tree_scenarios},
+      {"cache", &cache_scenarios},
+      {"seeds", &seed_scenarios},
+      {"cache_regressions", &cache_regression_scenarios},
+  };
+  return f;
+}
+
+const std::vector<SuiteDef>& suite_defs() {
+  static const std::vector<SuiteDef> s{
+      {"default",
+       "What the main job runs: the simulator self-test, the raw engine rollback workload, the crash explorer, the "
+       "dmtest re-creations, the thin storms under faults, big trees in every shape, data-space churn and the cache "
+       "metadata under faults.",
+       {"sim_selftest", "engine_rollback", "crash_explorer", "resize_with_io", "thin_remove_works_after_resize",
+        "commit_failure_sets_needs_check", "cant_provision_new_blocks", "out_of_data_space_resize", "snapshot_storm",
+        "thin_faults", "thin_corruption", "tree_shapes", "data_churn", "cache_crash"}},
+      {"sim", "The simulator self-test.", {"sim_selftest"}},
+      {"engine", "The raw engine rollback workload.", {"engine_rollback"}},
+      {"crash", "The crash explorer.", {"crash_explorer"}},
+      {"dmtest", "The device-mapper-test-suite tests re-created in simulation.", {"@dmtest"}},
+      {"thin", "Every thin-pool scenario: dmtest re-creations, storms, faults, swarm, crash explorer.",
+       {"@dmtest", "@storms", "@trees", "crash_explorer"}},
+      {"cache", "The dm-cache metadata scenarios: crashes and I/O errors, and the cache regressions of seed bugs (i) and (j).",
+       {"@cache", "@cache_regressions"}},
+      {"swarm", "Swarm runs: each seed draws its own operation mix and faults; the tree shapes at swarm size.",
+       {"thin_swarm", "tree_swarm", "cache_swarm"}},
+      {"seeds",
+       "The ten seed-bug regressions, then the cache regressions of (i) and (j). `pdsim run seeds` prints the bug "
+       "report: each caught with its switch on (by its first regression), clean with it off, and which other "
+       "scenarios see it.",
+       {"@seeds", "@cache_regressions"}},
+      {"all", "Every scenario.", {"@*"}},
+  };
+  return s;
+}
+
+struct Built {
+  std::vector<Scenario> scenarios;
+  std::map<std::string, std::vector<std::string>> groups;  // group -> scenario names
+};
+
+Built build(const std::vector<Family>& fams) {
+  Built b;
+  for (const auto& f : fams) {
+    auto& names = b.groups[f.group];
+    for (auto& s : f.scenarios()) {
+      names.push_back(s.name);
+      b.groups["*"].push_back(s.name);
+      b.scenarios.push_back(std::move(s));
+    }
+  }
+  return b;
+}
+
+std::vector<std::string> resolve(const Built& b, const SuiteDef& def) {
   std::vector<std::string> out;
-  for (const auto& s : v) out.push_back(s.name);
+  for (const auto& m : def.members) {
+    if (m.starts_with("@")) {
+      auto it = b.groups.find(m.substr(1));
+      if (it != b.groups.end()) out.insert(out.end(), it->second.begin(), it->second.end());
+    } else {
+      out.push_back(m);
+    }
+  }
   return out;
+}
+
+const Built& built() {
+  static const Built b = build(families());
+  return b;
 }
 
 }  // namespace
 
-const std::vector<Scenario>& all_scenarios() {
-  static const std::vector<Scenario> scenarios = [] {
-    std::vector<Scenario> v;
-    v.push_back({"sim_selftest",
-                 "Simulator self-test: a durability model, every power-cut policy, faults against block validators, "
-                 "write-log replay and crash-state enumeration, checked seed by seed.",
-                 {}, {}, &run_sim_selftest, {}, {}});
-    v.push_back({"engine_rollback",
-                 "Raw engine structures: EngineStore (a map tree, volume trees with snapshots, both space maps) under "
-                 "random I/O errors and power cuts; exact rollback and a clean independent check after every commit "
-                 "and every recovery.",
-                 {"sm.queue_applied", "sm.overflow_remove"}, {}, &run_engine_rollback, {}, {}});
-    v.push_back(crash_explorer_scenario());
-    for (auto& s : dmtest_scenarios()) v.push_back(std::move(s));
-    for (auto& s : thin_random_scenarios()) v.push_back(std::move(s));
-    for (auto& s : tree_scenarios()) v.push_back(std::move(s));
-    v.push_back(cache_crash_scenario());
-    v.push_back(cache_swarm_scenario());
-    for (auto& s : seed_scenarios()) v.push_back(std::move(s));
-    for (auto& s : cache_regression_scenarios()) v.push_back(std::move(s));
-    return v;
-  }();
-  return scenarios;
+Status check_registry(const std::vector<Family>& fams, const std::vector<SuiteDef>& suites) {
+  const Built b = build(fams);
+  std::set<std::string> scenario_names;
+  for (const auto& s : b.scenarios) {
+    if (s.name.empty()) return Error::invalid("registry: a scenario has no name");
+    if (!scenario_names.insert(s.name).second)
+      return Error::invalid(fmt::format("registry: scenario '{}' is registered twice", s.name));
+    if (s.description.empty()) return Error::invalid(fmt::format("registry: scenario '{}' has no description", s.name));
+    if (!s.run) return Error::invalid(fmt::format("registry: scenario '{}' has no run function", s.name));
+    if (static_cast<bool>(s.generate) != static_cast<bool>(s.replay))
+      return Error::invalid(fmt::format("registry: scenario '{}' has generate without replay or the reverse", s.name));
+  }
+  std::set<std::string> suite_names;
+  for (const auto& def : suites) {
+    if (!suite_names.insert(def.name).second)
+      return Error::invalid(fmt::format("registry: suite '{}' is defined twice", def.name));
+    if (scenario_names.count(def.name) != 0)
+      return Error::invalid(fmt::format("registry: suite '{}' has the name of a scenario", def.name));
+    if (def.members.empty()) return Error::invalid(fmt::format("registry: suite '{}' has no members", def.name));
+    for (const auto& m : def.members) {
+      const bool known = m.starts_with("@") ? b.groups.count(m.substr(1)) != 0 : scenario_names.count(m) != 0;
+      if (!known)
+        return Error::invalid(fmt::format("registry: suite '{}' names unknown {} '{}'", def.name,
+                                          m.starts_with("@") ? "family group" : "scenario", m));
+    }
+  }
+  return {};
 }
+
+Status check_registry() { return check_registry(families(), suite_defs()); }
+
+const std::vector<Scenario>& all_scenarios() { return built().scenarios; }
 
 const std::vector<Suite>& all_suites() {
   static const std::vector<Suite> suites = [] {
     std::vector<Suite> v;
-    v.push_back({"default",
-                 "What the main job runs: the simulator self-test, the raw engine rollback workload, the crash "
-                 "explorer, the dmtest re-creations, the thin storms under faults, big trees in every shape, data-space "
-                 "churn and the cache metadata under faults.",
-                 {"sim_selftest", "engine_rollback", "crash_explorer", "resize_with_io", "thin_remove_works_after_resize",
-                  "commit_failure_sets_needs_check", "cant_provision_new_blocks", "out_of_data_space_resize",
-                  "snapshot_storm", "thin_faults", "thin_corruption", "tree_shapes", "data_churn", "cache_crash"}});
-    v.push_back({"sim", "The simulator self-test.", {"sim_selftest"}});
-    v.push_back({"engine", "The raw engine rollback workload.", {"engine_rollback"}});
-    v.push_back({"crash", "The crash explorer.", {"crash_explorer"}});
-    v.push_back({"dmtest", "The device-mapper-test-suite tests re-created in simulation.", names_of(dmtest_scenarios())});
-    v.push_back({"thin", "Every thin-pool scenario: dmtest re-creations, storms, faults, swarm, crash explorer.",
-                 [] {
-                   auto n = names_of(dmtest_scenarios());
-                   for (auto& s : names_of(thin_random_scenarios())) n.push_back(s);
-                   for (auto& s : names_of(tree_scenarios())) n.push_back(s);
-                   n.push_back("crash_explorer");
-                   return n;
-                 }()});
-    v.push_back({"cache", "The dm-cache metadata scenarios: crashes and I/O errors, and the cache regressions of seed bugs (i) and (j).",
-                 [] {
-                   std::vector<std::string> n{"cache_crash", "cache_swarm"};
-                   for (auto& s : names_of(cache_regression_scenarios())) n.push_back(s);
-                   return n;
-                 }()});
-    v.push_back({"swarm", "Swarm runs: each seed draws its own operation mix and faults; the tree shapes at swarm size.",
-                 {"thin_swarm", "tree_swarm", "cache_swarm"}});
-    v.push_back({"seeds",
-                 "The ten seed-bug regressions, then the cache regressions of (i) and (j). `pdsim run seeds` prints the "
-                 "bug report: each caught with its switch on (by its first regression), clean with it off, and which "
-                 "other scenarios see it.",
-                 [] {
-                   auto n = names_of(seed_scenarios());
-                   for (auto& s : names_of(cache_regression_scenarios())) n.push_back(s);
-                   return n;
-                 }()});
-    v.push_back({"all", "Every scenario.", names_of(all_scenarios())});
+    for (const auto& def : suite_defs()) v.push_back({def.name, def.description, resolve(built(), def)});
     return v;
   }();
   return suites;

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "core/common/assert.h"
 #include "core/common/marks.h"
 #include "core/common/result.h"
 #include "scenarios/runner/seeds_report.h"
@@ -100,8 +101,11 @@ int run(const RunRequest& req, std::ostream& out, std::ostream& err) {
   std::vector<const Scenario*> targets;
   std::string suite_name = req.target;
   if (const Suite* suite = find_suite(req.target)) {
-    for (const auto& name : suite->scenarios)
-      if (const Scenario* s = find_scenario(name)) targets.push_back(s);
+    for (const auto& name : suite->scenarios) {
+      const Scenario* s = find_scenario(name);
+      PDSIM_ASSERT(s != nullptr, "a suite names an unknown scenario (check_registry() was not run)");
+      targets.push_back(s);
+    }
     out << fmt::format("suite {}: {}\n", suite->name, suite->description);
   } else if (const Scenario* s = find_scenario(req.target)) {
     targets.push_back(s);
