@@ -18,6 +18,7 @@
 #include "core/common/marks.h"
 #include "core/common/seed_bugs.h"
 #include "scenarios/harness/ordering_oracle.h"
+#include "scenarios/runner/report.h"
 #include "scenarios/runner/runner.h"
 #include "scenarios/runner/registry.h"
 #include "sim/rng.h"
@@ -330,6 +331,15 @@ TEST(Runner, SelfTestPassesWithASummaryTable) {
   EXPECT_NE(r.out.find("\n2 runs, 0 failed\n"), std::string::npos) << r.out;
 }
 
+TEST(Runner, AReportThatCannotBeWrittenIsAUsageErrorNamingTheFile) {
+  testing::TempDir dir;
+  RunRequest req = request("sim_selftest", 1, 1);
+  req.json = dir.file("no-such-dir/r.json");
+  auto r = run_req(req);
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_NE(r.err.find("pdsim run: cannot write '" + req.json + "'"), std::string::npos) << r.err;
+}
+
 TEST(Runner, JsonReportHasTheTotalsAndEachScenariosRunsFailedAndMarks) {
   testing::TempDir dir;
   RunRequest req = request("engine_rollback", 1, 2);
@@ -337,6 +347,8 @@ TEST(Runner, JsonReportHasTheTotalsAndEachScenariosRunsFailedAndMarks) {
   auto r = run_req(req);
   ASSERT_EQ(r.rc, 0) << r.out;
   const auto j = read_json(req.json);
+  EXPECT_EQ(j["schema"], "pdsim-run");
+  EXPECT_EQ(j["version"], report::kReportVersion);
   EXPECT_EQ(j["target"], "engine_rollback");
   EXPECT_EQ(j["runs"], 2);
   EXPECT_EQ(j["failed"], 0);

@@ -31,6 +31,8 @@ TEST(SeedsReportCli, JsonHasTenCaughtCleanBugs) {
   std::stringstream ss;
   ss << f.rdbuf();
   const auto j = nlohmann::json::parse(ss.str());
+  EXPECT_EQ(j["schema"], "pdsim-seeds");
+  EXPECT_EQ(j["version"], 1);
   EXPECT_EQ(j["passed"], true);
   ASSERT_EQ(j["bugs"].size(), kBugCount);
   for (std::size_t i = 0; i < kBugCount; ++i) {

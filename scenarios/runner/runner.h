@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "scenarios/runner/scenario.h"
+#include "scenarios/runner/shrink.h"
 
 namespace pdsim::scenarios {
 
@@ -30,9 +31,5 @@ struct RunRequest {
 
 // Returns the exit code: 0 all passed, 1 a run failed, 2 a usage error (unknown target...).
 [[nodiscard]] int run(const RunRequest& req, std::ostream& out, std::ostream& err);
-
-// Delta debugging (ddmin): a 1-minimal sublist of `steps` for which `fails` still holds.
-[[nodiscard]] Steps shrink_steps(const Steps& steps, const std::function<bool(const Steps&)>& fails,
-                                 std::uint64_t max_tries = 2000);
 
 }  // namespace pdsim::scenarios

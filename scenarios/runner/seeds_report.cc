@@ -1,11 +1,12 @@
 #include "scenarios/runner/seeds_report.h"
 
-#include <fstream>
 #include <sstream>
 
 #include <fmt/format.h>
 
+#include "core/common/assert.h"
 #include "scenarios/runner/registry.h"
+#include "scenarios/runner/report.h"
 
 namespace pdsim::scenarios {
 namespace {
@@ -23,19 +24,9 @@ struct BugRow {
   std::vector<std::string> also_seen_by;
 };
 
-std::string json_str(const std::string& s) {
-  std::string o = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') o += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) o += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
-    else o += c;
-  }
-  return o + "\"";
-}
-
 }  // namespace
 
-int run_seeds_report(const RunRequest& req, std::ostream& out, std::ostream&) {
+int run_seeds_report(const RunRequest& req, std::ostream& out, std::ostream& err) {
   const Suite* seeds = find_suite("seeds");
   const Suite* others = find_suite("default");
   std::vector<BugRow> rows;
@@ -50,13 +41,15 @@ int run_seeds_report(const RunRequest& req, std::ostream& out, std::ostream&) {
     // The bug's first regression in the suite is its row; later ones (the cache regressions of
     // (i) and (j)) are checked with the scenarios that also see it.
     std::vector<const Scenario*> more;
-    for (const auto& name : seeds->scenarios)
-      if (const Scenario* s = find_scenario(name))
-        for (Bug b : s->catches) {
-          if (b != info.bug) continue;
-          if (row.scenario == nullptr) row.scenario = s;
-          else more.push_back(s);
-        }
+    for (const auto& name : seeds->scenarios) {
+      const Scenario* s = find_scenario(name);
+      PDSIM_ASSERT(s != nullptr, "the seeds suite names an unknown scenario");
+      for (Bug b : s->catches) {
+        if (b != info.bug) continue;
+        if (row.scenario == nullptr) row.scenario = s;
+        else more.push_back(s);
+      }
+    }
     if (row.scenario == nullptr) {
       rows.push_back(row);
       continue;
@@ -94,7 +87,7 @@ int run_seeds_report(const RunRequest& req, std::ostream& out, std::ostream&) {
       ScopedBugs on({info.bug});
       for (const auto& name : others->scenarios) {
         const Scenario* s = find_scenario(name);
-        if (s == nullptr) continue;
+        PDSIM_ASSERT(s != nullptr, "the default suite names an unknown scenario");
         if (!s->run(req.first_seed, quiet, sink).passed) row.also_seen_by.push_back(name);
       }
       for (const Scenario* s : more)
@@ -131,21 +124,15 @@ int run_seeds_report(const RunRequest& req, std::ostream& out, std::ostream&) {
                      rows.size(), clean, rows.size());
 
   if (!req.json.empty()) {
-    std::ofstream j(req.json, std::ios::trunc);
-    j << "{\"target\":\"seeds\",\"bugs\":[";
-    for (std::size_t i = 0; i < rows.size(); ++i) {
-      const auto& r = rows[i];
-      std::string also;
-      for (const auto& n : r.also_seen_by) also += (also.empty() ? "" : ",") + json_str(n);
-      j << fmt::format("{}{{\"name\":{},\"commit\":{},\"scenario\":{},\"caught\":{},\"seeds_to_catch\":{},\"operations\":{},"
-                       "\"shrunk_steps\":{},\"clean_when_off\":{},\"symptom\":{},\"also_seen_by\":[{}]}}",
-                       i ? "," : "", json_str(std::string(r.bug->name)), json_str(std::string(r.bug->commit)),
-                       json_str(r.scenario ? r.scenario->name : ""), r.caught ? "true" : "false",
-                       r.caught ? std::to_string(r.seeds_to_catch) : "null", r.operations,
-                       r.shrunk_steps ? std::to_string(*r.shrunk_steps) : "null", r.clean_when_off ? "true" : "false",
-                       json_str(r.symptom), also);
+    std::vector<report::BugRow> json_rows;
+    for (const auto& r : rows)
+      json_rows.push_back({std::string(r.bug->name), std::string(r.bug->commit), r.scenario ? r.scenario->name : "",
+                           r.caught, r.seeds_to_catch, r.operations, r.shrunk_steps, r.clean_when_off, r.symptom,
+                           r.also_seen_by});
+    if (Status w = report::write_json(req.json, report::seeds_to_json(json_rows, all_ok)); !w) {
+      err << fmt::format("pdsim run: {}\n", w.error().message());
+      return 2;
     }
-    j << fmt::format("],\"passed\":{}}}\n", all_ok ? "true" : "false");
   }
   return all_ok ? 0 : 1;
 }
