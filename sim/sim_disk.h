@@ -115,4 +115,19 @@ class SimDisk final : public BlockDevice {
   SimDiskCounters counters_;
 };
 
+// Turns a disk's fault plan off for the guard's lifetime, then puts it back as it was (its
+// counters included): for the checks and oracles that read the disk beside the workload, whose
+// reads must not draw faults meant for it.
+class [[nodiscard]] PausedPlan {
+ public:
+  explicit PausedPlan(SimDisk& disk) : disk_(disk), plan_(disk.plan()) { disk_.set_plan(FaultPlan{}); }
+  ~PausedPlan() { disk_.set_plan(plan_); }
+  PausedPlan(const PausedPlan&) = delete;
+  PausedPlan& operator=(const PausedPlan&) = delete;
+
+ private:
+  SimDisk& disk_;
+  FaultPlan plan_;
+};
+
 }  // namespace pdsim::sim

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "scenarios/harness/engine_store.h"
+#include "scenarios/harness/failures.h"
 #include "sim/sim_disk.h"
 
 namespace pdsim::scenarios {
@@ -12,7 +13,7 @@ constexpr BlockNr kMetadataBlocks = 3000;
 constexpr BlockNr kDataBlocks = 20000;
 
 struct FaultRun {
-  std::vector<std::string> failures;
+  Failures failures;
   bool failed() const { return !failures.empty(); }
   std::uint64_t seed;
   sim::SimDisk disk;
@@ -25,9 +26,10 @@ struct FaultRun {
   std::optional<StoreContents> previous;
   std::uint64_t errors = 0, power_cuts = 0, commits = 0, durable_in_flight = 0, checks = 0;
 
-  explicit FaultRun(std::uint64_t s) : seed(s), disk(kMetadataBlocks, s), rng(s * 7919) {}
+  explicit FaultRun(std::uint64_t s)
+      : failures(fmt::format("seed {}: ", s)), seed(s), disk(kMetadataBlocks, s), rng(s * 7919) {}
 
-  void fail(std::string what) { failures.push_back(fmt::format("seed {}: {}", seed, what)); }
+  void fail(std::string what) { failures.add(std::move(what)); }
 
   // After an error: abort, and accept the in-flight commit only if its superblock is what we read.
   void recover(const StoreContents& attempted) {
@@ -185,7 +187,7 @@ SeedOutcome run_engine_rollback(std::uint64_t seed, const RunOptions& opts, std:
   if (opts.trace)
     for (std::size_t i = 0; i < run.disk.log().size(); ++i)
       trace << fmt::format("  engine #{}: {}\n", i, run.disk.log().entries()[i].describe());
-  out.failures = std::move(run.failures);
+  out.failures = run.failures.lines();
   out.passed = out.failures.empty();
   out.summary = fmt::format(
       "\n  engine        plan [{}]: {} commits, {} errors rolled back, {} power cuts, {} in-flight commits found "

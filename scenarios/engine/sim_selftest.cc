@@ -10,6 +10,7 @@
 #include "core/block/checksum.h"
 #include "core/common/assert.h"
 #include "core/common/endian.h"
+#include "scenarios/harness/failures.h"
 #include "sim/crash_states.h"
 #include "sim/sim_disk.h"
 
@@ -27,12 +28,6 @@ constexpr BlockNr kValidatorBlocks = 64;
 constexpr std::size_t kValidatorRounds = 12;
 constexpr std::uint64_t kCrashStatesBudget = 64;  // per point, beyond which states are sampled
 
-struct Checker {
-  std::vector<std::string> failures;
-  void expect(bool cond, std::string what) {
-    if (!cond && failures.size() < 20) failures.push_back(std::move(what));
-  }
-};
 
 void fill_pattern(Block& b, Rng& rng) { rng.fill(std::span<std::uint8_t>(b)); }
 
@@ -48,7 +43,7 @@ struct DurabilityResult {
   std::uint64_t image_digest = 0;
 };
 
-DurabilityResult durability_phase(std::uint64_t seed, Checker& c, SimDisk& disk, Rng& rng) {
+DurabilityResult durability_phase(std::uint64_t seed, Failures& c, SimDisk& disk, Rng& rng) {
   DurabilityResult r;
   std::map<BlockNr, Block> durable;                 // absent = zeros
   std::vector<std::pair<BlockNr, Block>> pending;   // in write order
@@ -171,7 +166,7 @@ struct CrashResult {
   std::uint64_t sampled_points = 0;
 };
 
-CrashResult crash_phase(std::uint64_t seed, Checker& c, const sim::WriteLog& log) {
+CrashResult crash_phase(std::uint64_t seed, Failures& c, const sim::WriteLog& log) {
   sim::CrashStateOptions opts{.max_subset = 2, .torn = true, .max_states_per_point = kCrashStatesBudget, .seed = seed};
   sim::CrashStates states(log, opts);
   std::size_t point = SIZE_MAX;
@@ -238,7 +233,7 @@ sim::FaultPlan draw_plan(Rng& rng) {
   return std::move(plan).value();
 }
 
-ValidatorResult validator_phase(std::uint64_t seed, Checker& c, Rng& rng, std::ostream* trace) {
+ValidatorResult validator_phase(std::uint64_t seed, Failures& c, Rng& rng, std::ostream* trace) {
   ValidatorResult r;
   const HeaderValidator validator("selftest", salt::btree_node, 8);
   sim::FaultPlan plan = draw_plan(rng);
@@ -309,7 +304,7 @@ ValidatorResult validator_phase(std::uint64_t seed, Checker& c, Rng& rng, std::o
 }  // namespace
 
 SeedOutcome run_sim_selftest(std::uint64_t seed, const RunOptions& opts, std::ostream& trace) {
-  Checker c;
+  Failures c({}, 20);
   Rng rng(seed);
   Rng durability_rng = rng.fork();
   Rng validator_rng = rng.fork();
@@ -321,7 +316,7 @@ SeedOutcome run_sim_selftest(std::uint64_t seed, const RunOptions& opts, std::os
   ValidatorResult v = validator_phase(seed, c, validator_rng, opts.trace ? &trace : nullptr);
 
   SeedOutcome out;
-  out.failures = std::move(c.failures);
+  out.failures = c.lines();
   out.passed = out.failures.empty();
   out.summary = fmt::format(
       "\n  durability    {} ops, {} power cuts, log {:016x}, image {:016x}"

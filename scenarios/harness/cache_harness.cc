@@ -13,20 +13,6 @@
 namespace pdsim::scenarios {
 namespace {
 
-// The fault plan is paused while the harness looks at the disk (a reader of the device, not the
-// engine under test).
-class PausedPlan {
- public:
-  explicit PausedPlan(sim::SimDisk& disk) : disk_(disk), plan_(disk.plan()) { disk_.set_plan(sim::FaultPlan{}); }
-  ~PausedPlan() { disk_.set_plan(plan_); }
-  PausedPlan(const PausedPlan&) = delete;
-  PausedPlan& operator=(const PausedPlan&) = delete;
-
- private:
-  sim::SimDisk& disk_;
-  sim::FaultPlan plan_;
-};
-
 // The first line where `got` differs from `want`, in words.
 std::string first_difference(const std::string& want, const std::string& got) {
   std::istringstream w(want), g(got);
@@ -88,7 +74,7 @@ CacheHarness::CacheHarness(std::string scenario, std::uint64_t seed, std::uint32
   committed_.version = current_.version = version;
 }
 
-void CacheHarness::fail(std::string what) { failures_.push_back(std::move(what)); }
+void CacheHarness::fail(std::string what) { failures_.add(std::move(what)); }
 
 bool CacheHarness::start() {
   auto md = cache::CacheMetadata::format(disk_, kCacheBlockSize, committed_.version);
@@ -156,7 +142,7 @@ void CacheHarness::resize(const std::string& what, std::uint32_t n) {
 
 void CacheHarness::verify_mappings_after_grow(const std::string& what, std::uint32_t old_blocks) {
   ++grows_;
-  PausedPlan paused(disk_);
+  sim::PausedPlan paused(disk_);
   for (const auto& [c, m] : current_.mappings) {
     auto got = md_->lookup(c);
     if (!got) return fail(fmt::format("{}: lookup of cache block {} after the grow: {}", what, c, got.error().to_string()));
@@ -206,7 +192,7 @@ void CacheHarness::power_cut(sim::PowerCutPolicy policy) {
   disk_.power_cut(policy);
   md_.reset();
   {
-    PausedPlan paused(disk_);
+    sim::PausedPlan paused(disk_);
     auto reopened = cache::CacheMetadata::open(disk_, kCacheBlockSize);
     if (!reopened)
       return fail(fmt::format("reopen after a power cut ({}): {}", sim::to_string(policy), reopened.error().to_string()));
@@ -224,7 +210,7 @@ void CacheHarness::power_cut(sim::PowerCutPolicy policy) {
 
 void CacheHarness::expect_durable(const std::optional<CacheState>& attempted, const char* when) {
   ++checks_;
-  PausedPlan paused(disk_);
+  sim::PausedPlan paused(disk_);
   sim::ImageDevice image(disk_.current());
   std::ostringstream xml;
   if (Status s = cache::dump_cache_xml(image, xml, cache::DumpOptions{true}); !s)
@@ -354,7 +340,7 @@ void CacheHarness::finish() {
 
 SeedOutcome CacheHarness::outcome() {
   SeedOutcome out;
-  out.failures = failures_;
+  out.failures = failures_.lines();
   out.passed = failures_.empty();
   out.operations = ops_;
   out.summary = fmt::format("v{}, {} blocks, {} mappings at the end; {} ops ({} skipped), {} commits, {} injected errors "

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "core/cache/cache_metadata.h"
+#include "scenarios/harness/failures.h"
 #include "scenarios/runner/scenario.h"
 #include "sim/sim_disk.h"
 
@@ -99,7 +100,7 @@ class CacheHarness {
   std::unique_ptr<cache::CacheMetadata> md_;
   CacheState committed_, current_;
   std::optional<CacheState> previous_;  // after a commit in flight was found durable: the one before
-  std::vector<std::string> failures_;
+  Failures failures_;
   // Whether a failed call is the disk's doing: a fault during it, or (io and corruption errors)
   // one earlier in the transaction, whose deferred write error the next flush reports.
   [[nodiscard]] bool explained(std::uint64_t faults_at_call, const Error& e) const;

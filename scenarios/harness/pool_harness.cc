@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 
 #include <fmt/format.h>
 
@@ -123,6 +122,7 @@ PoolHarness::PoolHarness(std::string scenario, std::uint64_t seed, HarnessConfig
       opts_(opts),
       disk_(cfg.device_blocks != 0 ? cfg.device_blocks : cfg.metadata_blocks, seed),
       oracle_(disk_, [this](BlockDevice& d) { return reachable(d); }),
+      failures_(fmt::format("seed {}: ", seed), 8),
       lookup_rng_(sim::Rng(seed ^ 0x100C0F5EEDull).next()) {
   disk_.set_logging(opts.trace);
   table_.data_blocks = cfg.data_blocks;
@@ -140,15 +140,15 @@ bool PoolHarness::detected(const Error& e) {
 }
 
 void PoolHarness::fail(std::string what) {
-  if (failures_.size() < 8) failures_.push_back(fmt::format("seed {}: {}", seed_, what));
+  failures_.add(std::move(what));
 }
 
 Result<std::vector<BlockNr>> PoolHarness::reachable(BlockDevice& dev) {
   // The oracle's own reads are not part of the workload: faults off while it looks.
-  const sim::FaultPlan plan = disk_.plan();
-  disk_.set_plan({});
-  auto rep = check::check_thin(dev);
-  disk_.set_plan(plan);
+  auto rep = [&] {
+    sim::PausedPlan paused(disk_);
+    return check::check_thin(dev);
+  }();
   if (!rep) return std::move(rep).error();
   return std::move(rep->referenced_metadata);
 }
@@ -240,11 +240,9 @@ void PoolHarness::expect_free_data_count(const char* when) {
   if (mode != thin::PoolMode::write && mode != thin::PoolMode::out_of_data_space) return;
   if (current_.mappings() > 50000) return;
   const std::vector<BlockNr> used = used_data_blocks({&current_});
-  const sim::FaultPlan plan = disk_.plan();
-  disk_.set_plan({});
+  sim::PausedPlan paused(disk_);
   auto nr = pool_->metadata().data_nr_blocks();
   auto free = pool_->metadata().data_nr_free();
-  disk_.set_plan(plan);
   if (!nr || !free) return;  // an error reading the counts surfaces in the commit itself
   const std::uint64_t may_leak = committed_unmapped_.size() + leak_budget_;
   const std::uint64_t most = *nr > used.size() ? *nr - used.size() : 0;
@@ -259,10 +257,8 @@ void PoolHarness::mark_clean() {
   changed_since_clean_ = false;
   meta_free_at_clean_.reset();
   if (!pool_) return;
-  const sim::FaultPlan plan = disk_.plan();
-  disk_.set_plan({});
+  sim::PausedPlan paused(disk_);
   auto f = pool_->metadata().metadata_sm().nr_free();
-  disk_.set_plan(plan);
   if (f) meta_free_at_clean_ = *f;
 }
 
@@ -271,20 +267,18 @@ void PoolHarness::expect_metadata_used_by_transaction(const char* when) {
   // the raw free metadata count (this transaction's allocations included, its frees not yet,
   // algorithms.md §3.1) is below the count at the last commit.
   if (!changed_since_clean_ || !meta_free_at_clean_ || pool_->mode() != thin::PoolMode::write) return;
-  const sim::FaultPlan plan = disk_.plan();
-  disk_.set_plan({});
+  sim::PausedPlan paused(disk_);
   auto f = pool_->metadata().metadata_sm().nr_free();
-  disk_.set_plan(plan);
   if (f && *f >= *meta_free_at_clean_)
     fail(fmt::format("{}: the transaction changed mappings but the free metadata count did not drop ({} at the last "
                      "commit, {} now)", when, *meta_free_at_clean_, *f));
 }
 
 void PoolHarness::lookup_check(thin::PoolMetadata& md, const PoolState& want, std::uint64_t sample, const char* when) {
-  const sim::FaultPlan plan = disk_.plan();
-  disk_.set_plan({});
-  auto d = lookup_pool_state(md, want, sample, lookup_rng_);
-  disk_.set_plan(plan);
+  auto d = [&] {
+    sim::PausedPlan paused(disk_);
+    return lookup_pool_state(md, want, sample, lookup_rng_);
+  }();
   ++lookups_;
   if (!d) {
     if (detected(d.error())) return;
@@ -330,10 +324,10 @@ void PoolHarness::expect_rolled_back(const PoolState& attempted) {
     current_ = committed_;
     return;
   }
-  const sim::FaultPlan plan = disk_.plan();
-  disk_.set_plan({});
-  auto state = read_pool_state(pool_->metadata());
-  disk_.set_plan(plan);
+  auto state = [&] {
+    sim::PausedPlan paused(disk_);
+    return read_pool_state(pool_->metadata());
+  }();
   if (!state) {
     if (detected(state.error())) return;
     return fail(fmt::format("reading the pool after an abort: {}", state.error().to_string()));
@@ -505,9 +499,8 @@ Status PoolHarness::reload(const thin::PoolTable& table) {
 void PoolHarness::power_cut(sim::PowerCutPolicy policy) {
   ++power_cuts_;
   disk_.power_cut(policy);
-  const sim::FaultPlan plan = disk_.plan();
+  sim::PausedPlan paused(disk_);
   reopen_and_verify(fmt::format("a power cut ({})", sim::to_string(policy)).c_str(), in_flight_);
-  disk_.set_plan(plan);
 }
 
 void PoolHarness::teardown_and_reopen(const char* why) {
@@ -623,14 +616,9 @@ void PoolHarness::run_thin_check(const char* when) {
   const int fd = ::mkstemp(name.data());
   if (fd < 0) return fail("cannot create a temporary file for thin_check");
   ::close(fd);
-  {
-    const sim::Image img = disk_.current();
-    std::ofstream out(name, std::ios::binary | std::ios::trunc);
-    Block zero{};
-    for (BlockNr b = 0; b < img.nr_blocks(); ++b) {
-      const auto& blk = img.get(b);
-      out.write(reinterpret_cast<const char*>(blk ? blk->data() : zero.data()), kBlockSize);
-    }
+  if (Status saved = disk_.current().save(name); !saved) {
+    std::filesystem::remove(name, ec);
+    return fail(fmt::format("cannot write the image for thin_check: {}", saved.error().to_string()));
   }
   const int rc = std::system(fmt::format("thin_check -q '{}' >/dev/null 2>&1", name).c_str());
   std::filesystem::remove(name, ec);
@@ -667,7 +655,7 @@ std::string PoolHarness::counters() const {
 SeedOutcome PoolHarness::outcome(std::string summary) {
   for (const auto& v : oracle_.violations()) fail(fmt::format("write ordering: {}", v));
   SeedOutcome out;
-  out.failures = failures_;
+  out.failures = failures_.lines();
   out.passed = failures_.empty();
   out.operations = ops_;
   out.thin_checks = thin_checks_;
@@ -676,14 +664,8 @@ SeedOutcome PoolHarness::outcome(std::string summary) {
     std::error_code ec;
     std::filesystem::create_directories(opts_.save_images_dir, ec);
     const std::string path = fmt::format("{}/{}-seed{}.bin", opts_.save_images_dir, scenario_, seed_);
-    std::ofstream f(path, std::ios::binary | std::ios::trunc);
-    const sim::Image img = disk_.current();
-    Block zero{};
-    for (BlockNr b = 0; b < img.nr_blocks(); ++b) {
-      const auto& blk = img.get(b);
-      f.write(reinterpret_cast<const char*>(blk ? blk->data() : zero.data()), kBlockSize);
-    }
-    out.failures.push_back(fmt::format("image saved: {}", path));
+    if (Status s = disk_.current().save(path); s) out.failures.push_back(fmt::format("image saved: {}", path));
+    else out.failures.push_back(fmt::format("image not saved: {}", s.error().to_string()));
   }
   return out;
 }

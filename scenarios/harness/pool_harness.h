@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/thin/pool.h"
+#include "scenarios/harness/failures.h"
 #include "scenarios/harness/ordering_oracle.h"
 #include "scenarios/runner/scenario.h"
 #include "sim/rng.h"
@@ -165,7 +166,7 @@ class PoolHarness {
   std::unique_ptr<thin::Pool> pool_;
   PoolState committed_, current_;
   std::optional<PoolState> in_flight_;  // a commit that failed after its superblock may be durable
-  std::vector<std::string> failures_;
+  Failures failures_;
   bool stopped_ = false;
   std::uint64_t detected_ = 0;
   // In a corruption_faults run: records a detected corruption and stops; false otherwise.

@@ -50,7 +50,7 @@ std::string summarize(const std::vector<std::string>& problems) {
 SeedOutcome Run::outcome(std::string summary) const {
   SeedOutcome out;
   out.passed = failures.empty();
-  out.failures = failures;
+  out.failures = failures.lines();
   out.operations = operations;
   out.summary = std::move(summary);
   return out;

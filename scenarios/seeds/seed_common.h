@@ -15,6 +15,7 @@
 
 #include "core/thin/pool_metadata.h"
 #include "core/sm/metadata_space_map.h"
+#include "scenarios/harness/failures.h"
 #include "scenarios/runner/scenario.h"
 #include "sim/image.h"
 #include "sim/rng.h"
@@ -49,9 +50,9 @@ struct Run {
   explicit Run(std::uint64_t s, std::uint64_t salt) : seed(s), rng(s * 0x9E3779B97F4A7C15ull + salt) {}
   std::uint64_t seed;
   sim::Rng rng;
-  std::vector<std::string> failures;
+  Failures failures;
   std::uint64_t operations = 0;
-  void fail(std::string line) { failures.push_back(std::move(line)); }
+  void fail(std::string line) { failures.add(std::move(line)); }
   [[nodiscard]] bool failed() const { return !failures.empty(); }
   [[nodiscard]] SeedOutcome outcome(std::string summary) const;
 };

@@ -51,9 +51,8 @@ SeedOutcome run_h(std::uint64_t seed, const RunOptions&, std::ostream&) {
   rig.disk.power_cut(sim::PowerCutPolicy::none);
   auto problems = check_thin_image(rig.disk.durable());
   if (!problems.empty()) {
-    run.failures.insert(run.failures.begin(),
-                        fmt::format("a failed metadata allocation reported success: live metadata overwritten, checker: {}",
-                                    summarize(problems)));
+    run.failures.add_first(fmt::format("a failed metadata allocation reported success: live metadata overwritten, checker: {}",
+                                       summarize(problems)));
     return run.outcome(summary());
   }
   auto md = thin::PoolMetadata::open(rig.view, 128);

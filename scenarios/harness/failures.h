@@ -1,0 +1,39 @@
+// One failure collector for the harnesses and scenarios: failure lines, the first naming the
+// symptom, each with an optional prefix ("seed 7: "), at most `limit` kept (a run that goes wrong
+// early would otherwise repeat its symptom for every later step).
+#pragma once
+
+#include <cstddef>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace pdsim::scenarios {
+
+class Failures {
+ public:
+  static constexpr std::size_t kUnlimited = std::numeric_limits<std::size_t>::max();
+
+  explicit Failures(std::string prefix = {}, std::size_t limit = kUnlimited)
+      : prefix_(std::move(prefix)), limit_(limit) {}
+
+  void add(std::string what) {
+    if (lines_.size() < limit_) lines_.push_back(prefix_.empty() ? std::move(what) : prefix_ + what);
+  }
+  // The symptom, found after other lines: it goes first whatever the limit.
+  void add_first(std::string what) { lines_.insert(lines_.begin(), prefix_.empty() ? std::move(what) : prefix_ + what); }
+  void expect(bool cond, std::string what) {
+    if (!cond) add(std::move(what));
+  }
+  [[nodiscard]] bool empty() const { return lines_.empty(); }
+  [[nodiscard]] std::size_t size() const { return lines_.size(); }
+  [[nodiscard]] const std::vector<std::string>& lines() const { return lines_; }
+
+ private:
+  std::string prefix_;
+  std::size_t limit_;
+  std::vector<std::string> lines_;
+};
+
+}  // namespace pdsim::scenarios
