@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "core/thin/pool.h"
+#include "core/thin/pool_metadata.h"
 #include "sim/sim_disk.h"
 
 namespace pdsim::thin {
@@ -129,9 +130,9 @@ TEST(PoolModes, DiscardUnmapsInWriteMode) {
     ASSERT_OK(r);
     EXPECT_EQ(r->has_value(), v < 2 || v >= 6) << v;
   }
-  auto d = f.pool->metadata().device_details(1);
+  auto d = f.pool->metadata().mapped_count(1);
   ASSERT_OK(d);
-  EXPECT_EQ(d->mapped_blocks, 6u);
+  EXPECT_EQ(*d, 6u);
 }
 
 // A write to a block shared with a snapshot breaks sharing: a new block, the snapshot keeps the old.
@@ -168,7 +169,7 @@ TEST(PoolModes, ExhaustingMetadataThenGrowingIt) {
   EXPECT_TRUE(f.pool->metadata_low_water_raised());  // min(1024, 200 / 4) = 50 free blocks
   EXPECT_FALSE(f.pool->metadata().needs_check());  // no abort, no NEEDS_CHECK
   EXPECT_EQ(f.pool->write(1, 1).error().kind(), ErrorKind::io);
-  const std::uint64_t mapped_before = f.pool->metadata().device_details(1)->mapped_blocks;
+  const std::uint64_t mapped_before = *f.pool->metadata().mapped_count(1);
   EXPECT_GT(mapped_before, 0u);
   // Grow the metadata space map into the rest of the device (the fixture's disk has 200 blocks,
   // so reload onto a bigger device image).
@@ -186,7 +187,7 @@ TEST(PoolModes, ExhaustingMetadataThenGrowingIt) {
   EXPECT_EQ(*(*p)->metadata().metadata_nr_blocks(), 4000u);
   auto more = (*p)->write(1, 1);
   ASSERT_OK(more);
-  EXPECT_EQ((*p)->metadata().device_details(1)->mapped_blocks, mapped_before + 1);
+  EXPECT_EQ(*(*p)->metadata().mapped_count(1), mapped_before + 1);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "core/common/seed_bugs.h"
+#include "core/sm/sm_format.h"
 
 namespace pdsim::thin {
 
@@ -18,7 +19,7 @@ std::string_view to_string(PoolMode m) noexcept {
   return "?";
 }
 
-Result<std::unique_ptr<Pool>> Pool::create(std::unique_ptr<PoolMetadata> md, const PoolTable& table) {
+Result<std::unique_ptr<Pool>> Pool::create(std::unique_ptr<seam::ThinMetadata> md, const PoolTable& table) {
   auto pool = std::make_unique<Pool>(std::move(md), table);
   pool->register_metadata_threshold();
   PDSIM_TRY(pool->resume());
@@ -40,7 +41,7 @@ void Pool::set_mode(PoolMode requested) {
   if (next != mode_) PDSIM_MARK("pool.mode_change");
   mode_ = next;
   const bool ro = next == PoolMode::fail || next == PoolMode::read_only || next == PoolMode::out_of_metadata_space;
-  md_->block_manager().set_read_only(ro);
+  md_->set_read_only(ro);
 }
 
 Status Pool::refuse_if_degraded(std::string_view what) const {
@@ -52,12 +53,12 @@ Status Pool::refuse_if_degraded(std::string_view what) const {
 Error Pool::metadata_failed(Error e) {
   // The abort runs with the block manager writable (as dm-thin: abort, set the flag, then drop to
   // read-only).
-  md_->block_manager().set_read_only(false);
+  md_->set_read_only(false);
   Status s = md_->abort();
   if (s) s = md_->set_needs_check();
   if (!s) {
     mode_ = PoolMode::fail;
-    md_->block_manager().set_read_only(true);
+    md_->set_read_only(true);
     return std::move(e).with_context(fmt::format("pool failed ({})", s.error().to_string()));
   }
   set_mode(PoolMode::read_only);
@@ -218,10 +219,10 @@ Status Pool::reload(const PoolTable& table) {
 Status Pool::shutdown() {
   if (mode_ == PoolMode::write || mode_ == PoolMode::out_of_data_space) return commit();
   // Degraded: no commit, but the cache still writes back its dirty blocks (the NEEDS_CHECK flag).
-  const bool ro = md_->block_manager().is_read_only();
-  md_->block_manager().set_read_only(false);
-  Status s = md_->block_manager().flush();
-  md_->block_manager().set_read_only(ro);
+  const bool ro = md_->read_only();
+  md_->set_read_only(false);
+  Status s = md_->flush_cache();
+  md_->set_read_only(ro);
   return s;
 }
 

@@ -1,4 +1,4 @@
-// pdsim — dm-thin's pool modes (algorithms.md §8.12) over PoolMetadata: what the pool target does
+// pdsim — dm-thin's pool modes (algorithms.md §8.12) over the thin-metadata seam (core/seam/thin_metadata.h; ours is PoolMetadata): what the pool target does
 // with messages, provisioning writes, discards, commits and resumes in each mode, and when it
 // moves between WRITE, OUT_OF_DATA_SPACE, OUT_OF_METADATA_SPACE, READ_ONLY and FAIL.
 //
@@ -11,7 +11,7 @@
 #include <memory>
 #include <string_view>
 
-#include "core/thin/pool_metadata.h"
+#include "core/seam/thin_metadata.h"
 
 namespace pdsim::thin {
 
@@ -34,10 +34,10 @@ struct ProvisionResult {
 class Pool {
  public:
   // Binds a table to open metadata and resumes (sets the mode, resizes, commits if grown).
-  [[nodiscard]] static Result<std::unique_ptr<Pool>> create(std::unique_ptr<PoolMetadata> md, const PoolTable& table);
+  [[nodiscard]] static Result<std::unique_ptr<Pool>> create(std::unique_ptr<seam::ThinMetadata> md, const PoolTable& table);
 
   [[nodiscard]] PoolMode mode() const { return mode_; }
-  [[nodiscard]] PoolMetadata& metadata() { return *md_; }
+  [[nodiscard]] seam::ThinMetadata& metadata() { return *md_; }
   [[nodiscard]] bool data_low_water_raised() const { return low_water_raised_; }
   // The metadata low-water event (the metadata space map's threshold, §4.8): raised once when
   // free metadata falls to min(1024, device blocks / 4). Like dm-thin's, the registration is lost
@@ -77,7 +77,7 @@ class Pool {
   // NEEDS_CHECK superblock included) even when the pool is read-only.
   [[nodiscard]] Status shutdown();
 
-  Pool(std::unique_ptr<PoolMetadata> md, const PoolTable& table) : md_(std::move(md)), table_(table) {}
+  Pool(std::unique_ptr<seam::ThinMetadata> md, const PoolTable& table) : md_(std::move(md)), table_(table) {}
 
  private:
   void set_mode(PoolMode requested);
@@ -90,7 +90,7 @@ class Pool {
   [[nodiscard]] Status resume();
   void register_metadata_threshold();
 
-  std::unique_ptr<PoolMetadata> md_;
+  std::unique_ptr<seam::ThinMetadata> md_;
   PoolTable table_;
   PoolMode mode_ = PoolMode::write;
   bool low_water_raised_ = false;

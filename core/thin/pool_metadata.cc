@@ -625,4 +625,34 @@ Status PoolMetadata::clear_needs_check() {
   return bm_.flush();
 }
 
+Result<std::uint64_t> PoolMetadata::mapped_count(std::uint64_t id) {
+  PDSIM_TRY_ASSIGN(DeviceDetails d, device_details(id));
+  return d.mapped_blocks;
+}
+
+namespace {
+
+class PdsimThinEngine final : public seam::ThinEngine {
+ public:
+  [[nodiscard]] std::string_view name() const override { return "pdsim"; }
+  [[nodiscard]] Result<std::unique_ptr<seam::ThinMetadata>> format(BlockDevice& dev, std::uint32_t data_block_size,
+                                                                   std::size_t cache_blocks) override {
+    PDSIM_TRY_ASSIGN(auto md, PoolMetadata::format(dev, data_block_size, cache_blocks));
+    return std::unique_ptr<seam::ThinMetadata>(std::move(md));
+  }
+  [[nodiscard]] Result<std::unique_ptr<seam::ThinMetadata>> open(BlockDevice& dev,
+                                                                 std::optional<std::uint32_t> data_block_size,
+                                                                 bool read_only, std::size_t cache_blocks) override {
+    PDSIM_TRY_ASSIGN(auto md, PoolMetadata::open(dev, data_block_size, read_only, cache_blocks));
+    return std::unique_ptr<seam::ThinMetadata>(std::move(md));
+  }
+};
+
+}  // namespace
+
+seam::ThinEngine& pdsim_thin_engine() {
+  static PdsimThinEngine engine;
+  return engine;
+}
+
 }  // namespace pdsim::thin

@@ -18,16 +18,16 @@
 #include "core/btree/builder.h"
 #include "core/sm/disk_space_map.h"
 #include "core/sm/metadata_space_map.h"
+#include "core/seam/thin_metadata.h"
 #include "core/thin/thin_format.h"
 
 namespace pdsim::thin {
 
-struct LookupResult {
-  BlockNr data_block;
-  bool shared;  // the device was snapshotted after this mapping was made
-};
+using LookupResult = seam::ThinLookup;
 
-class PoolMetadata {
+// Our engine behind the seam (core/seam/thin_metadata.h): the kernel's dm-thin-metadata.c,
+// written from the facts of ../shared/spec.
+class PoolMetadata final : public seam::ThinMetadata, public seam::ThinTreeShape {
  public:
   static constexpr std::size_t kDefaultCacheBlocks = 1024;
 
@@ -43,72 +43,70 @@ class PoolMetadata {
                                                                   std::size_t cache_blocks = kDefaultCacheBlocks);
 
   // ---- devices ----
-  [[nodiscard]] Status create_thin(std::uint64_t id);
-  [[nodiscard]] Status create_snapshot(std::uint64_t id, std::uint64_t origin);
-  [[nodiscard]] Status delete_device(std::uint64_t id);
+  [[nodiscard]] Status create_thin(std::uint64_t id) override;
+  [[nodiscard]] Status create_snapshot(std::uint64_t id, std::uint64_t origin) override;
+  [[nodiscard]] Status delete_device(std::uint64_t id) override;
   [[nodiscard]] Result<bool> device_exists(std::uint64_t id);
   [[nodiscard]] Result<DeviceDetails> device_details(std::uint64_t id);
-  [[nodiscard]] Result<std::vector<std::uint64_t>> device_ids();
+  [[nodiscard]] Result<std::vector<std::uint64_t>> device_ids() override;
+  [[nodiscard]] Result<std::uint64_t> mapped_count(std::uint64_t id) override;
 
   // ---- mappings ----
   // Allocates a data block (count 1). nullopt when the data device is full.
-  [[nodiscard]] Result<std::optional<BlockNr>> alloc_data_block();
+  [[nodiscard]] Result<std::optional<BlockNr>> alloc_data_block() override;
   // Maps vblock of device id to data_block (whose reference is transferred to the mapping).
-  [[nodiscard]] Status insert_mapping(std::uint64_t id, std::uint64_t vblock, BlockNr data_block);
-  [[nodiscard]] Result<std::optional<LookupResult>> find_block(std::uint64_t id, std::uint64_t vblock);
-  [[nodiscard]] Status remove_mapping(std::uint64_t id, std::uint64_t vblock);
+  [[nodiscard]] Status insert_mapping(std::uint64_t id, std::uint64_t vblock, BlockNr data_block) override;
+  [[nodiscard]] Result<std::optional<LookupResult>> find_block(std::uint64_t id, std::uint64_t vblock) override;
+  [[nodiscard]] Status remove_mapping(std::uint64_t id, std::uint64_t vblock) override;
   // Removes every mapping in [begin, end); returns how many.
-  [[nodiscard]] Result<std::uint64_t> remove_range(std::uint64_t id, std::uint64_t begin, std::uint64_t end);
+  [[nodiscard]] Result<std::uint64_t> remove_range(std::uint64_t id, std::uint64_t begin, std::uint64_t end) override;
   // Highest / lowest mapped virtual block, nullopt when nothing is mapped.
-  [[nodiscard]] Result<std::optional<std::uint64_t>> highest_mapped_block(std::uint64_t id) { return mapped_edge(id, false); }
-  [[nodiscard]] Result<std::optional<std::uint64_t>> lowest_mapped_block(std::uint64_t id) { return mapped_edge(id, true); }
+  [[nodiscard]] Result<std::optional<std::uint64_t>> highest_mapped_block(std::uint64_t id) override { return mapped_edge(id, false); }
+  [[nodiscard]] Result<std::optional<std::uint64_t>> lowest_mapped_block(std::uint64_t id) override { return mapped_edge(id, true); }
   // The first mapping at or after vblock, as the kernel's range lookups find it (lookup_next on
   // the two-level tree): (vblock, data block), nullopt when none.
-  [[nodiscard]] Result<std::optional<std::pair<std::uint64_t, BlockNr>>> next_mapping(std::uint64_t id, std::uint64_t vblock);
+  [[nodiscard]] Result<std::optional<std::pair<std::uint64_t, BlockNr>>> next_mapping(std::uint64_t id, std::uint64_t vblock) override;
   // How many children the root of a device's mapping tree has (0 when the root is a leaf): lets
   // workloads steer towards a structural state (a single-child root) they want to share.
-  [[nodiscard]] Result<std::uint32_t> mapping_root_fanout(std::uint64_t id);
+  [[nodiscard]] Result<std::uint32_t> mapping_root_fanout(std::uint64_t id) override;
   // The leaf of a device's mapping tree that a lookup of vblock reaches, with its siblings under
   // the same parent (at most one on each side): their entry counts, the leaf's position among
   // them, and the leaf's first and last keys. No siblings when the root is a leaf. Lets
   // workloads steer a leaf and its neighbours to just below the merge threshold before sharing.
-  struct LeafNeighbourhood {
-    std::vector<std::uint32_t> counts;
-    std::size_t self = 0;
-    std::uint32_t max_entries = 0;
-    std::uint64_t first_key = 0, last_key = 0;
-  };
-  [[nodiscard]] Result<LeafNeighbourhood> mapping_leaf_neighbourhood(std::uint64_t id, std::uint64_t vblock);
+  using LeafNeighbourhood = seam::ThinTreeShape::LeafNeighbourhood;
+  [[nodiscard]] Result<LeafNeighbourhood> mapping_leaf_neighbourhood(std::uint64_t id, std::uint64_t vblock) override;
+  [[nodiscard]] seam::ThinTreeShape* tree_shape() override { return this; }
   // Visits a device's mappings in order; return false to stop.
   [[nodiscard]] Status walk_mappings(std::uint64_t id,
-                                     const std::function<Result<bool>(std::uint64_t vblock, std::uint64_t block_time)>& fn);
+                                     const std::function<Result<bool>(std::uint64_t vblock, std::uint64_t block_time)>& fn) override;
 
   // ---- pool ----
-  [[nodiscard]] Status set_transaction_id(std::uint64_t current, std::uint64_t next);
-  [[nodiscard]] std::uint64_t transaction_id() const { return trans_id_; }
+  [[nodiscard]] Status set_transaction_id(std::uint64_t current, std::uint64_t next) override;
+  [[nodiscard]] std::uint64_t transaction_id() const override { return trans_id_; }
   [[nodiscard]] std::uint32_t time() const { return time_; }
-  [[nodiscard]] Status commit();
+  [[nodiscard]] Status commit() override;
   // Successful commits since open (scenario models use it to know when a transaction ended).
-  [[nodiscard]] std::uint64_t commits() const { return commits_; }
-  [[nodiscard]] Status abort();
-  [[nodiscard]] Status resize_data(BlockNr new_nr_blocks);
-  [[nodiscard]] Status resize_metadata(BlockNr new_nr_blocks);
-  [[nodiscard]] Status reserve_metadata_snap();
-  [[nodiscard]] Status release_metadata_snap();
-  [[nodiscard]] BlockNr held_root() const { return held_root_; }
+  [[nodiscard]] std::uint64_t commits() const override { return commits_; }
+  [[nodiscard]] Status abort() override;
+  [[nodiscard]] Status resize_data(BlockNr new_nr_blocks) override;
+  [[nodiscard]] Status resize_metadata(BlockNr new_nr_blocks) override;
+  [[nodiscard]] Status reserve_metadata_snap() override;
+  [[nodiscard]] Status release_metadata_snap() override;
+  [[nodiscard]] BlockNr held_root() const override { return held_root_; }
   // NEEDS_CHECK: set in core and written into the committed superblock (flags only).
-  [[nodiscard]] Status set_needs_check();
+  [[nodiscard]] Status set_needs_check() override;
   // The offline repair's last step (thin_check --clear-needs-check-flag on clean metadata).
-  [[nodiscard]] Status clear_needs_check();
-  [[nodiscard]] bool needs_check() const { return (flags_ & kNeedsCheckFlag) != 0; }
+  [[nodiscard]] Status clear_needs_check() override;
+  [[nodiscard]] bool needs_check() const override { return (flags_ & kNeedsCheckFlag) != 0; }
 
-  [[nodiscard]] Result<BlockNr> data_nr_blocks() { return data_sm_->nr_blocks(); }
-  [[nodiscard]] Result<BlockNr> data_nr_free() { return data_sm_->nr_free(); }
-  [[nodiscard]] Result<BlockNr> metadata_nr_blocks() { return meta_sm_->nr_blocks(); }
+  [[nodiscard]] Result<BlockNr> data_nr_blocks() override { return data_sm_->nr_blocks(); }
+  [[nodiscard]] Result<BlockNr> data_nr_free() override { return data_sm_->nr_free(); }
+  [[nodiscard]] Result<BlockNr> metadata_nr_blocks() override { return meta_sm_->nr_blocks(); }
   // The free metadata count dm-thin sees: space-map free minus the reserve, floored at 0.
-  [[nodiscard]] Result<BlockNr> metadata_nr_free();
+  [[nodiscard]] Result<BlockNr> metadata_nr_free() override;
+  [[nodiscard]] Result<BlockNr> metadata_sm_nr_free() override { return meta_sm_->nr_free(); }
   [[nodiscard]] BlockNr metadata_reserve() const { return metadata_reserve_; }
-  void set_metadata_threshold(BlockNr threshold, std::function<void()> callback) {
+  void set_metadata_threshold(BlockNr threshold, std::function<void()> callback) override {
     meta_sm_->set_threshold(threshold, std::move(callback));
   }
 
@@ -137,6 +135,10 @@ class PoolMetadata {
     trans_id_ = trans_id;
     flags_ = flags;
   }
+
+  void set_read_only(bool read_only) override { bm_.set_read_only(read_only); }
+  [[nodiscard]] bool read_only() const override { return bm_.is_read_only(); }
+  [[nodiscard]] Status flush_cache() override { return bm_.flush(); }
 
   [[nodiscard]] BlockManager& block_manager() { return bm_; }
   [[nodiscard]] TransactionManager& tm() { return tm_; }
@@ -197,5 +199,8 @@ class PoolMetadata {
   [[nodiscard]] Status install_loaded(Load& load);
   std::unique_ptr<Load> load_;
 };
+
+// Our engine's formats and opens, for whatever drives metadata through the seam.
+[[nodiscard]] seam::ThinEngine& pdsim_thin_engine();
 
 }  // namespace pdsim::thin

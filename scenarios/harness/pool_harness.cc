@@ -38,7 +38,7 @@ std::uint64_t PoolState::mappings() const {
   return n;
 }
 
-Result<PoolState> read_pool_state(thin::PoolMetadata& md) {
+Result<PoolState> read_pool_state(seam::ThinMetadata& md) {
   PoolState s;
   PDSIM_TRY_ASSIGN(auto ids, md.device_ids());
   for (std::uint64_t id : ids) {
@@ -51,7 +51,7 @@ Result<PoolState> read_pool_state(thin::PoolMetadata& md) {
   return s;
 }
 
-Result<std::string> lookup_pool_state(thin::PoolMetadata& md, const PoolState& want, std::uint64_t sample,
+Result<std::string> lookup_pool_state(seam::ThinMetadata& md, const PoolState& want, std::uint64_t sample,
                                       sim::Rng& rng) {
   for (const auto& [id, maps] : want.devices) {
     auto absent = [&](std::uint64_t v) -> Result<std::string> {
@@ -154,7 +154,7 @@ Result<std::vector<BlockNr>> PoolHarness::reachable(BlockDevice& dev) {
 }
 
 bool PoolHarness::start() {
-  auto md = thin::PoolMetadata::format(oracle_, 128, cfg_.cache_blocks);
+  auto md = engine().format(oracle_, 128, cfg_.cache_blocks);
   if (!md) {
     fail(fmt::format("format: {}", md.error().to_string()));
     return false;
@@ -258,7 +258,7 @@ void PoolHarness::mark_clean() {
   meta_free_at_clean_.reset();
   if (!pool_) return;
   sim::PausedPlan paused(disk_);
-  auto f = pool_->metadata().metadata_sm().nr_free();
+  auto f = pool_->metadata().metadata_sm_nr_free();
   if (f) meta_free_at_clean_ = *f;
 }
 
@@ -268,13 +268,13 @@ void PoolHarness::expect_metadata_used_by_transaction(const char* when) {
   // algorithms.md §3.1) is below the count at the last commit.
   if (!changed_since_clean_ || !meta_free_at_clean_ || pool_->mode() != thin::PoolMode::write) return;
   sim::PausedPlan paused(disk_);
-  auto f = pool_->metadata().metadata_sm().nr_free();
+  auto f = pool_->metadata().metadata_sm_nr_free();
   if (f && *f >= *meta_free_at_clean_)
     fail(fmt::format("{}: the transaction changed mappings but the free metadata count did not drop ({} at the last "
                      "commit, {} now)", when, *meta_free_at_clean_, *f));
 }
 
-void PoolHarness::lookup_check(thin::PoolMetadata& md, const PoolState& want, std::uint64_t sample, const char* when) {
+void PoolHarness::lookup_check(seam::ThinMetadata& md, const PoolState& want, std::uint64_t sample, const char* when) {
   auto d = [&] {
     sim::PausedPlan paused(disk_);
     return lookup_pool_state(md, want, sample, lookup_rng_);
@@ -522,7 +522,7 @@ void PoolHarness::reopen_and_verify(const char* why, const std::optional<PoolSta
   ++reopens_;
   disk_.set_plan({});
   pool_.reset();
-  auto md = thin::PoolMetadata::open(oracle_, 128, false, cfg_.cache_blocks);
+  auto md = engine().open(oracle_, 128, false, cfg_.cache_blocks);
   if (!md) {
     if (detected(md.error())) return;
     return fail(fmt::format("reopen after {}: {}", why, md.error().to_string()));
@@ -631,7 +631,7 @@ void PoolHarness::repair() {
   disk_.set_plan({});
   if (Status s = pool_->shutdown(); !s) return fail(fmt::format("teardown before repair: {}", s.error().to_string()));
   pool_.reset();
-  auto md = thin::PoolMetadata::open(oracle_, 128, false, cfg_.cache_blocks);
+  auto md = engine().open(oracle_, 128, false, cfg_.cache_blocks);
   if (!md) return fail(fmt::format("open for repair: {}", md.error().to_string()));
   if (Status s = (*md)->clear_needs_check(); !s) return fail(fmt::format("clearing needs_check: {}", s.error().to_string()));
   ++repairs_;

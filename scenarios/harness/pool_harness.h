@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/thin/pool.h"
+#include "core/thin/pool_metadata.h"
 #include "scenarios/harness/failures.h"
 #include "scenarios/harness/ordering_oracle.h"
 #include "scenarios/runner/scenario.h"
@@ -35,14 +36,14 @@ struct PoolState {
 };
 
 // Reads every device's mappings through the metadata.
-[[nodiscard]] Result<PoolState> read_pool_state(thin::PoolMetadata& md);
+[[nodiscard]] Result<PoolState> read_pool_state(seam::ThinMetadata& md);
 
 // Looks the state up the way the kernel reads a pool, key by key: for each device (all its keys
 // when `sample` is 0, else `sample` of them drawn from `rng`): a point lookup of the key and of
 // its absent neighbours, lookup_next from the key and from the key after it, and the device's
 // lowest and highest mapped blocks. A key stored in the wrong subtree is found by a walk but
 // missed here. Returns the first difference in words ("" when every answer matches).
-[[nodiscard]] Result<std::string> lookup_pool_state(thin::PoolMetadata& md, const PoolState& want, std::uint64_t sample,
+[[nodiscard]] Result<std::string> lookup_pool_state(seam::ThinMetadata& md, const PoolState& want, std::uint64_t sample,
                                                     sim::Rng& rng);
 
 struct HarnessConfig {
@@ -58,6 +59,8 @@ struct HarnessConfig {
   // The metadata block cache's bound: small, every transaction evicts dirty blocks before its
   // commit, so write errors hit evictions (whose errors the next flush must report).
   std::size_t cache_blocks = thin::PoolMetadata::kDefaultCacheBlocks;
+  // The engine behind the seam (core/seam/thin_metadata.h); nullptr: the run's (RunOptions), else ours.
+  seam::ThinEngine* engine = nullptr;
 };
 
 class PoolHarness {
@@ -91,6 +94,12 @@ class PoolHarness {
 
   void fail(std::string what);
   [[nodiscard]] bool failed() const { return !failures_.empty(); }
+  // The engine behind the seam this harness drives.
+  [[nodiscard]] seam::ThinEngine& engine() const {
+    if (cfg_.engine != nullptr) return *cfg_.engine;
+    if (opts_.thin_engine != nullptr) return *opts_.thin_engine;
+    return thin::pdsim_thin_engine();
+  }
   // Corruption was detected (corruption_faults runs only): nothing more to check.
   [[nodiscard]] bool stopped() const { return stopped_; }
   [[nodiscard]] SeedOutcome outcome(std::string summary);
@@ -148,7 +157,7 @@ class PoolHarness {
   template <typename Fn, typename Mutate>
   Status apply_in_place(Fn&& fn, Mutate&& mutate, bool legal, const char* op);
   // Sampled lookups of the in-core pool against current_ after a commit (faults off).
-  void lookup_check(thin::PoolMetadata& md, const PoolState& want, std::uint64_t sample, const char* when);
+  void lookup_check(seam::ThinMetadata& md, const PoolState& want, std::uint64_t sample, const char* when);
   // After an error: the in-core pool must hold the committed state or the attempted one.
   void expect_rolled_back(const PoolState& attempted);
   // Reopens from the disk (faults off) and checks contents against committed / attempted.

@@ -76,10 +76,12 @@ Status trim(PoolHarness& h, std::uint64_t id) {
   for (;;) {
     const auto& maps = h.model().devices.at(id);
     if (maps.empty()) return s;
-    const sim::FaultPlan plan = h.disk().plan();
-    h.disk().set_plan({});
-    auto fanout = h.pool().metadata().mapping_root_fanout(id);
-    h.disk().set_plan(plan);
+    seam::ThinTreeShape* shape = h.pool().metadata().tree_shape();
+    if (shape == nullptr) return s;  // an engine that cannot tell: no steering
+    auto fanout = [&] {
+      sim::PausedPlan paused(h.disk());
+      return shape->mapping_root_fanout(id);
+    }();
     if (!fanout) {
       h.fail(fmt::format("trim: reading thin {}'s mapping root: {}", id, fanout.error().to_string()));
       return s;
@@ -101,10 +103,12 @@ Status squeeze(PoolHarness& h, std::uint64_t id, std::uint64_t v) {
     const auto& maps = h.model().devices.at(id);
     auto anchor = maps.lower_bound(v);
     if (anchor == maps.end()) return s;
-    const sim::FaultPlan plan = h.disk().plan();
-    h.disk().set_plan({});
-    auto nb = h.pool().metadata().mapping_leaf_neighbourhood(id, anchor->first);
-    h.disk().set_plan(plan);
+    seam::ThinTreeShape* shape = h.pool().metadata().tree_shape();
+    if (shape == nullptr) return s;  // an engine that cannot tell: no steering
+    auto nb = [&] {
+      sim::PausedPlan paused(h.disk());
+      return shape->mapping_leaf_neighbourhood(id, anchor->first);
+    }();
     if (!nb) {
       h.fail(fmt::format("squeeze: reading thin {}'s mapping tree: {}", id, nb.error().to_string()));
       return s;
