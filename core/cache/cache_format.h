@@ -10,6 +10,7 @@
 
 #include "core/block/validator.h"
 #include "core/common/endian.h"
+#include "core/seam/cache_metadata.h"
 #include "core/sm/space_map.h"
 
 namespace pdsim::cache {
@@ -38,13 +39,7 @@ inline constexpr std::size_t csum = 0, flags = 4, blocknr = 8, uuid = 16, magic 
 inline constexpr std::size_t kUsedBytes = 292;
 }  // namespace sb
 
-struct Stats {
-  std::uint32_t read_hits = 0;
-  std::uint32_t read_misses = 0;
-  std::uint32_t write_hits = 0;
-  std::uint32_t write_misses = 0;
-  friend bool operator==(const Stats&, const Stats&) = default;
-};
+using Stats = seam::CacheStats;
 
 struct Superblock {
   std::uint32_t flags = 0;

@@ -438,4 +438,28 @@ Status CacheMetadata::set_needs_check() {
   return {};
 }
 
+namespace {
+
+class PdsimCacheEngine final : public seam::CacheEngine {
+ public:
+  [[nodiscard]] std::string_view name() const override { return "pdsim"; }
+  [[nodiscard]] Result<std::unique_ptr<seam::CacheMetadata>> format(BlockDevice& dev, std::uint32_t data_block_size,
+                                                                    std::uint32_t version) override {
+    PDSIM_TRY_ASSIGN(auto md, CacheMetadata::format(dev, data_block_size, version));
+    return std::unique_ptr<seam::CacheMetadata>(std::move(md));
+  }
+  [[nodiscard]] Result<std::unique_ptr<seam::CacheMetadata>> open(BlockDevice& dev,
+                                                                  std::optional<std::uint32_t> data_block_size) override {
+    PDSIM_TRY_ASSIGN(auto md, CacheMetadata::open(dev, data_block_size));
+    return std::unique_ptr<seam::CacheMetadata>(std::move(md));
+  }
+};
+
+}  // namespace
+
+seam::CacheEngine& pdsim_cache_engine() {
+  static PdsimCacheEngine engine;
+  return engine;
+}
+
 }  // namespace pdsim::cache

@@ -34,27 +34,15 @@
 
 namespace pdsim::cache {
 
-struct Mapping {
-  std::uint64_t oblock = 0;
-  bool dirty = false;
-  friend bool operator==(const Mapping&, const Mapping&) = default;
-};
+// A mapping; the policy that wrote (or reads) the hints: name, version, hint size (0 = the
+// policy keeps none); a mapping as loaded, with its hint only when hints are valid (see
+// load_mappings). The seam's types.
+using Mapping = seam::CacheMapping;
+using Policy = seam::CachePolicy;
+using LoadedMapping = seam::LoadedMapping;
 
-// Which policy wrote (or reads) the hints: name, version, hint size (0 = the policy keeps none).
-struct Policy {
-  std::string name;
-  std::array<std::uint32_t, 3> version{};
-  std::uint32_t hint_size = 0;
-};
-
-struct LoadedMapping {
-  std::uint32_t cblock = 0;
-  std::uint64_t oblock = 0;
-  bool dirty = false;
-  std::optional<std::uint32_t> hint;  // only when hints are valid (see load_mappings)
-};
-
-class CacheMetadata {
+// Our engine behind the seam (core/seam/cache_metadata.h).
+class CacheMetadata final : public seam::CacheMetadata {
  public:
   static constexpr std::size_t kDefaultCacheBlocks = 1024;  // block-manager cache, in blocks
 
@@ -72,33 +60,33 @@ class CacheMetadata {
   // ---- mappings and dirty state ----
   // Grows or shrinks the cache. Shrinking is refused (ErrorKind::invalid, nothing changed) while
   // a block being removed is mapped and dirty.
-  [[nodiscard]] Status resize(std::uint32_t new_cache_blocks);
+  [[nodiscard]] Status resize(std::uint32_t new_cache_blocks) override;
   // A new mapping is clean, and an unmapped block is not dirty, in both versions (v1 by the
   // mapping value itself; v2 clears the block's bit, which the kernel leaves to its caller).
-  [[nodiscard]] Status insert_mapping(std::uint32_t cblock, std::uint64_t oblock);
-  [[nodiscard]] Status remove_mapping(std::uint32_t cblock);
+  [[nodiscard]] Status insert_mapping(std::uint32_t cblock, std::uint64_t oblock) override;
+  [[nodiscard]] Status remove_mapping(std::uint32_t cblock) override;
   // The stored mapping of cblock (dirty as stored, whatever clean_when_opened says).
-  [[nodiscard]] Result<std::optional<Mapping>> lookup(std::uint32_t cblock);
-  [[nodiscard]] Status set_dirty(std::uint32_t cblock, bool dirty);
+  [[nodiscard]] Result<std::optional<Mapping>> lookup(std::uint32_t cblock) override;
+  [[nodiscard]] Status set_dirty(std::uint32_t cblock, bool dirty) override;
   // The kernel's whole-cache call (bits.size() == cache_blocks): v1 updates each mapping whose
   // flag differs; v2 replaces the dirty bitset.
-  [[nodiscard]] Status set_dirty_bits(const std::vector<bool>& bits);
+  [[nodiscard]] Status set_dirty_bits(const std::vector<bool>& bits) override;
 
   // ---- discards ----
   // Resizes the discard bitset (new bits clear) and records the discard block size and count.
-  [[nodiscard]] Status resize_discard(std::uint64_t discard_block_size, std::uint64_t nr_discard_blocks);
-  [[nodiscard]] Status set_discard(std::uint64_t dblock, bool discarded);
+  [[nodiscard]] Status resize_discard(std::uint64_t discard_block_size, std::uint64_t nr_discard_blocks) override;
+  [[nodiscard]] Status set_discard(std::uint64_t dblock, bool discarded) override;
   // Visits every discard block in order, with its bit (all clear unless clean_when_opened).
-  [[nodiscard]] Status load_discards(const std::function<Result<bool>(std::uint64_t dblock, bool discarded)>& fn);
+  [[nodiscard]] Status load_discards(const std::function<Result<bool>(std::uint64_t dblock, bool discarded)>& fn) override;
 
   // ---- policy hints ----
   // Records the policy; if its hint_size is not 0, rebuilds the hint array from hint(cblock).
   // The name must be 1..15 characters; hint_size 0 or 4.
-  [[nodiscard]] Status write_hints(const Policy& policy, const std::function<Result<std::uint32_t>(std::uint32_t cblock)>& hint);
+  [[nodiscard]] Status write_hints(const Policy& policy, const std::function<Result<std::uint32_t>(std::uint32_t cblock)>& hint) override;
   // Visits every mapped block in order. Dirty: the stored bit if the metadata was shut down
   // cleanly before this open, else true. Hints are given when they are valid for `policy`: clean
   // shutdown, same name, same major version, same hint size, and a hint array present.
-  [[nodiscard]] Status load_mappings(const Policy& policy, const std::function<Result<bool>(const LoadedMapping&)>& fn);
+  [[nodiscard]] Status load_mappings(const Policy& policy, const std::function<Result<bool>(const LoadedMapping&)>& fn) override;
 
   // ---- restore (building metadata from a dump) ----
   // Replaces the whole mapping array (and, v2, the dirty bitset) with `nr_cache_blocks` entries
@@ -107,25 +95,25 @@ class CacheMetadata {
                                         const std::function<Result<std::optional<Mapping>>(std::uint32_t)>& fn);
 
   // ---- transactions ----
-  [[nodiscard]] Status commit(bool clean_shutdown);
-  [[nodiscard]] Status abort();
+  [[nodiscard]] Status commit(bool clean_shutdown) override;
+  [[nodiscard]] Status abort() override;
   // Sets NEEDS_CHECK in core and in the superblock block (written with the next flush/commit).
-  [[nodiscard]] Status set_needs_check();
-  [[nodiscard]] bool needs_check() const { return (flags_ & kNeedsCheckFlag) != 0; }
-  [[nodiscard]] bool clean_when_opened() const { return clean_when_opened_; }
+  [[nodiscard]] Status set_needs_check() override;
+  [[nodiscard]] bool needs_check() const override { return (flags_ & kNeedsCheckFlag) != 0; }
+  [[nodiscard]] bool clean_when_opened() const override { return clean_when_opened_; }
 
   // ---- state ----
-  [[nodiscard]] std::uint32_t version() const { return version_; }
-  [[nodiscard]] std::uint32_t cache_blocks() const { return cache_blocks_; }
+  [[nodiscard]] std::uint32_t version() const override { return version_; }
+  [[nodiscard]] std::uint32_t cache_blocks() const override { return cache_blocks_; }
   [[nodiscard]] std::uint32_t data_block_size() const { return data_block_size_; }
   [[nodiscard]] std::uint64_t discard_block_size() const { return discard_block_size_; }
   [[nodiscard]] std::uint64_t discard_nr_blocks() const { return discard_nr_blocks_; }
   [[nodiscard]] const Policy& policy() const { return policy_; }
   [[nodiscard]] BlockNr hint_root() const { return hint_root_; }
-  [[nodiscard]] const Stats& stats() const { return stats_; }
-  void set_stats(const Stats& s) { stats_ = s; }
-  [[nodiscard]] Result<BlockNr> metadata_nr_blocks() { return meta_sm_->nr_blocks(); }
-  [[nodiscard]] Result<BlockNr> metadata_nr_free() { return meta_sm_->nr_free(); }
+  [[nodiscard]] const Stats& stats() const override { return stats_; }
+  void set_stats(const Stats& s) override { stats_ = s; }
+  [[nodiscard]] Result<BlockNr> metadata_nr_blocks() override { return meta_sm_->nr_blocks(); }
+  [[nodiscard]] Result<BlockNr> metadata_nr_free() override { return meta_sm_->nr_free(); }
   [[nodiscard]] BlockManager& block_manager() { return bm_; }
   [[nodiscard]] TransactionManager& tm() { return tm_; }
   [[nodiscard]] sm::MetadataSpaceMap& metadata_sm() { return *meta_sm_; }
@@ -170,5 +158,8 @@ class CacheMetadata {
   std::vector<bool> dirty_;  // v2: the dirty bits in core
   bool dirty_changed_ = false;
 };
+
+// Our engine's formats and opens, for whatever drives cache metadata through the seam.
+[[nodiscard]] seam::CacheEngine& pdsim_cache_engine();
 
 }  // namespace pdsim::cache

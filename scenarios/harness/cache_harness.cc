@@ -77,7 +77,7 @@ CacheHarness::CacheHarness(std::string scenario, std::uint64_t seed, std::uint32
 void CacheHarness::fail(std::string what) { failures_.add(std::move(what)); }
 
 bool CacheHarness::start() {
-  auto md = cache::CacheMetadata::format(disk_, kCacheBlockSize, committed_.version);
+  auto md = engine().format(disk_, kCacheBlockSize, committed_.version);
   if (!md) {
     fail(fmt::format("format (version {}): {}", committed_.version, md.error().to_string()));
     return false;
@@ -193,7 +193,7 @@ void CacheHarness::power_cut(sim::PowerCutPolicy policy) {
   md_.reset();
   {
     sim::PausedPlan paused(disk_);
-    auto reopened = cache::CacheMetadata::open(disk_, kCacheBlockSize);
+    auto reopened = engine().open(disk_, kCacheBlockSize);
     if (!reopened)
       return fail(fmt::format("reopen after a power cut ({}): {}", sim::to_string(policy), reopened.error().to_string()));
     md_ = std::move(reopened).value();

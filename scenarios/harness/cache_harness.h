@@ -73,6 +73,10 @@ class CacheHarness {
 
   void fail(std::string what);
   [[nodiscard]] bool failed() const { return !failures_.empty(); }
+  // The engine behind the seam this harness drives: the run's (RunOptions), else ours.
+  [[nodiscard]] seam::CacheEngine& engine() const {
+    return opts_.cache_engine != nullptr ? *opts_.cache_engine : cache::pdsim_cache_engine();
+  }
   [[nodiscard]] SeedOutcome outcome();
 
  private:
@@ -97,7 +101,7 @@ class CacheHarness {
   RunOptions opts_;
   std::ostream& trace_;
   sim::SimDisk disk_;
-  std::unique_ptr<cache::CacheMetadata> md_;
+  std::unique_ptr<seam::CacheMetadata> md_;  // through the seam: ours, or the run's engine
   CacheState committed_, current_;
   std::optional<CacheState> previous_;  // after a commit in flight was found durable: the one before
   Failures failures_;

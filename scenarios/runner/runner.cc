@@ -90,6 +90,7 @@ void shrink_failure(const RunRequest& req, const Scenario& sc, std::uint64_t see
   RunOptions quiet;
   quiet.thin_check = ThinCheck::never;
   quiet.thin_engine = req.opts.thin_engine;
+  quiet.cache_engine = req.opts.cache_engine;
   auto fails = [&](const Steps& s) { return !sc.replay(seed, s, quiet, sink).passed; };
   // Shrinking starts from a list that fails; if the whole list replays clean (a failure only
   // thin_check saw, say), there is nothing to shrink.

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/common/seed_bugs.h"
+#include "core/seam/cache_metadata.h"
 #include "core/seam/thin_metadata.h"
 
 namespace pdsim::scenarios {
@@ -21,7 +22,8 @@ enum class ThinCheck : std::uint8_t { never, sample, always };
 
 struct RunOptions {
   bool trace = false;              // print every disk operation of the run
-  seam::ThinEngine* thin_engine = nullptr;  // the thin-metadata engine behind the seam; nullptr is ours
+  seam::ThinEngine* thin_engine = nullptr;    // the thin-metadata engine behind the seam; nullptr is ours
+  seam::CacheEngine* cache_engine = nullptr;  // the cache-metadata engine behind the seam; nullptr is ours
   ThinCheck thin_check = ThinCheck::sample;  // run the real thin_check on recovered images
   std::string save_images_dir;     // where failing runs leave their images ("" = nowhere)
 };
