@@ -43,21 +43,93 @@ struct DurabilityResult {
   std::uint64_t image_digest = 0;
 };
 
+// The independent model of durability: what a flush made durable, and the writes since.
+struct DurabilityModel {
+  std::map<BlockNr, Block> durable;                // absent = zeros
+  std::vector<std::pair<BlockNr, Block>> pending;  // in write order
+};
+
+Block durable_block(SimDisk& disk, BlockNr b) {
+  Block out{};
+  disk.durable().read(b, BlockSpan(out));
+  return out;
+}
+
+// A power cut under a random policy, checked block by block against what the policy may keep;
+// the model then adopts what the disk kept.
+void check_power_cut(std::uint64_t seed, Failures& c, SimDisk& disk, Rng& rng, DurabilityModel& m) {
+  auto& durable = m.durable;
+  auto& pending = m.pending;
+  auto disk_durable = [&](BlockNr b) { return durable_block(disk, b); };
+  auto policy = sim::kAllPowerCutPolicies[rng.below(sim::kAllPowerCutPolicies.size())];
+  std::map<BlockNr, Block> before = durable;
+  auto rep = disk.power_cut(policy);
+  c.expect(rep.pending == pending.size(), fmt::format("seed {}: power cut saw {} pending writes, model {}", seed,
+                                                      rep.pending, pending.size()));
+  c.expect(rep.kept_whole + rep.torn + rep.lost == rep.pending, fmt::format("seed {}: power-cut report does not add up", seed));
+  for (BlockNr blk = 0; blk < disk.nr_blocks(); ++blk) {
+    Block now = disk_durable(blk);
+    auto it = before.find(blk);
+    Block old = it == before.end() ? Block{} : it->second;
+    std::vector<const Block*> versions;
+    for (auto& [pb, data] : pending)
+      if (pb == blk) versions.push_back(&data);
+    if (versions.empty()) {
+      c.expect(now == old, fmt::format("seed {}: power cut ({}) changed block {} that had no pending write", seed,
+                                       to_string(policy), blk));
+      continue;
+    }
+    bool is_version = now == old;
+    for (auto* v : versions) is_version = is_version || now == *v;
+    switch (policy) {
+      case PowerCutPolicy::none:
+        c.expect(now == old, fmt::format("seed {}: power cut (none) kept a write to block {}", seed, blk));
+        break;
+      case PowerCutPolicy::all:
+        c.expect(now == *versions.back(), fmt::format("seed {}: power cut (all) lost the newest write to block {}", seed, blk));
+        break;
+      case PowerCutPolicy::prefix:
+      case PowerCutPolicy::subset:
+      case PowerCutPolicy::reorder:
+        c.expect(is_version, fmt::format("seed {}: power cut ({}) left block {} with data never written", seed,
+                                         to_string(policy), blk));
+        break;
+      case PowerCutPolicy::torn:
+      case PowerCutPolicy::garbage: break;  // sectors may be mixed or garbage: only untouched blocks are checked
+    }
+  }
+  if (policy == PowerCutPolicy::prefix) {
+    // A prefix: once a write is lost, no later write may have landed.
+    std::size_t kept = rep.kept_whole;
+    std::map<BlockNr, Block> expect = before;
+    for (std::size_t i = 0; i < kept; ++i) expect[pending[i].first] = pending[i].second;
+    for (BlockNr blk = 0; blk < disk.nr_blocks(); ++blk) {
+      auto it = expect.find(blk);
+      c.expect(disk_durable(blk) == (it == expect.end() ? Block{} : it->second),
+               fmt::format("seed {}: power cut (prefix) of {} writes is not a prefix at block {}", seed, kept, blk));
+    }
+  }
+  // Adopt what the disk kept; the model has no pending writes after a cut.
+  durable.clear();
+  for (BlockNr blk = 0; blk < disk.nr_blocks(); ++blk) {
+    Block now = disk_durable(blk);
+    if (now != Block{}) durable[blk] = now;
+  }
+  pending.clear();
+}
+
 DurabilityResult durability_phase(std::uint64_t seed, Failures& c, SimDisk& disk, Rng& rng) {
   DurabilityResult r;
-  std::map<BlockNr, Block> durable;                 // absent = zeros
-  std::vector<std::pair<BlockNr, Block>> pending;   // in write order
+  DurabilityModel m;
+  auto& durable = m.durable;
+  auto& pending = m.pending;
   auto model_block = [&](BlockNr b) {
     for (auto it = pending.rbegin(); it != pending.rend(); ++it)
       if (it->first == b) return it->second;
     auto d = durable.find(b);
     return d == durable.end() ? Block{} : d->second;
   };
-  auto disk_durable = [&](BlockNr b) {
-    Block out{};
-    disk.durable().read(b, BlockSpan(out));
-    return out;
-  };
+  auto disk_durable = [&](BlockNr b) { return durable_block(disk, b); };
   auto check_durable_equals_model = [&](std::string_view when) {
     for (BlockNr b = 0; b < disk.nr_blocks(); ++b) {
       auto d = durable.find(b);
@@ -91,62 +163,8 @@ DurabilityResult durability_phase(std::uint64_t seed, Failures& c, SimDisk& disk
       pending.clear();
       check_durable_equals_model("after a flush");
     } else {
-      auto policy = sim::kAllPowerCutPolicies[rng.below(sim::kAllPowerCutPolicies.size())];
-      std::map<BlockNr, Block> before = durable;
-      auto rep = disk.power_cut(policy);
+      check_power_cut(seed, c, disk, rng, m);
       ++r.power_cuts;
-      c.expect(rep.pending == pending.size(), fmt::format("seed {}: power cut saw {} pending writes, model {}", seed,
-                                                          rep.pending, pending.size()));
-      c.expect(rep.kept_whole + rep.torn + rep.lost == rep.pending, fmt::format("seed {}: power-cut report does not add up", seed));
-      for (BlockNr blk = 0; blk < disk.nr_blocks(); ++blk) {
-        Block now = disk_durable(blk);
-        auto it = before.find(blk);
-        Block old = it == before.end() ? Block{} : it->second;
-        std::vector<const Block*> versions;
-        for (auto& [pb, data] : pending)
-          if (pb == blk) versions.push_back(&data);
-        if (versions.empty()) {
-          c.expect(now == old, fmt::format("seed {}: power cut ({}) changed block {} that had no pending write", seed,
-                                           to_string(policy), blk));
-          continue;
-        }
-        bool is_version = now == old;
-        for (auto* v : versions) is_version = is_version || now == *v;
-        switch (policy) {
-          case PowerCutPolicy::none:
-            c.expect(now == old, fmt::format("seed {}: power cut (none) kept a write to block {}", seed, blk));
-            break;
-          case PowerCutPolicy::all:
-            c.expect(now == *versions.back(), fmt::format("seed {}: power cut (all) lost the newest write to block {}", seed, blk));
-            break;
-          case PowerCutPolicy::prefix:
-          case PowerCutPolicy::subset:
-          case PowerCutPolicy::reorder:
-            c.expect(is_version, fmt::format("seed {}: power cut ({}) left block {} with data never written", seed,
-                                             to_string(policy), blk));
-            break;
-          case PowerCutPolicy::torn:
-          case PowerCutPolicy::garbage: break;  // sectors may be mixed or garbage: only untouched blocks are checked
-        }
-      }
-      if (policy == PowerCutPolicy::prefix) {
-        // A prefix: once a write is lost, no later write may have landed.
-        std::size_t kept = rep.kept_whole;
-        std::map<BlockNr, Block> expect = before;
-        for (std::size_t i = 0; i < kept; ++i) expect[pending[i].first] = pending[i].second;
-        for (BlockNr blk = 0; blk < disk.nr_blocks(); ++blk) {
-          auto it = expect.find(blk);
-          c.expect(disk_durable(blk) == (it == expect.end() ? Block{} : it->second),
-                   fmt::format("seed {}: power cut (prefix) of {} writes is not a prefix at block {}", seed, kept, blk));
-        }
-      }
-      // Adopt what the disk kept; the model has no pending writes after a cut.
-      durable.clear();
-      for (BlockNr blk = 0; blk < disk.nr_blocks(); ++blk) {
-        Block now = disk_durable(blk);
-        if (now != Block{}) durable[blk] = now;
-      }
-      pending.clear();
     }
   }
   // The log must rebuild exactly the image the disk holds.

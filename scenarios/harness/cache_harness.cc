@@ -271,65 +271,81 @@ void CacheHarness::step(std::size_t i, const std::string& text) {
     });
   }
   const auto a = numbers(in);
+  if (word == "resize" && a.size() == 1) return resize(what, static_cast<std::uint32_t>(a[0]));
+  if (word == "commit" && a.size() == 1) return commit(what, a[0] != 0);
+  if (!metadata_step(word, what, a)) fail(fmt::format("{}: unknown step", what));
+}
+
+// The steps that change one mapping, the discard bitset or the stats; false when `word` with
+// these arguments is none of them.
+bool CacheHarness::metadata_step(const std::string& word, const std::string& what, const std::vector<std::uint64_t>& a) {
   const auto c = a.empty() ? 0 : static_cast<std::uint32_t>(a[0]);
   const bool in_cache = !a.empty() && a[0] < current_.cache_blocks;
   const bool mapped = in_cache && current_.mappings.count(c) != 0;
-  if (word == "resize" && a.size() == 1) return resize(what, static_cast<std::uint32_t>(a[0]));
-  if (word == "commit" && a.size() == 1) return commit(what, a[0] != 0);
+  auto skip = [&] {
+    ++skipped_;
+    return true;
+  };
   if (word == "insert" && a.size() == 2) {
     bool elsewhere = false;
     for (const auto& [cb, m] : current_.mappings) elsewhere = elsewhere || (m.oblock == a[1] && cb != c);
-    if (!in_cache || elsewhere) return void(++skipped_);
+    if (!in_cache || elsewhere) return skip();
     const std::string desc = mapped ? fmt::format("{}: re-mapping cache block {} (origin block {} -> {})", what, c,
                                                   current_.mappings.at(c).oblock, a[1])
                                     : fmt::format("{}: mapping cache block {} to origin block {}", what, c, a[1]);
-    return apply(desc, [&](CacheState& next) -> Status {
+    apply(desc, [&](CacheState& next) -> Status {
       PDSIM_TRY(md_->insert_mapping(c, a[1]));
       next.mappings[c] = cache::Mapping{a[1], false};  // a new mapping is clean
       return {};
     });
+    return true;
   }
   if (word == "remove" && a.size() == 1) {
-    if (!mapped) return void(++skipped_);
-    return apply(what, [&](CacheState& next) -> Status {
+    if (!mapped) return skip();
+    apply(what, [&](CacheState& next) -> Status {
       PDSIM_TRY(md_->remove_mapping(c));
       next.mappings.erase(c);
       return {};
     });
+    return true;
   }
   if (word == "dirty" && a.size() == 2) {
-    if (!mapped) return void(++skipped_);
-    return apply(what, [&](CacheState& next) -> Status {
+    if (!mapped) return skip();
+    apply(what, [&](CacheState& next) -> Status {
       PDSIM_TRY(md_->set_dirty(c, a[1] != 0));
       next.mappings[c].dirty = a[1] != 0;
       return {};
     });
+    return true;
   }
   if (word == "discards" && a.size() == 1) {
-    return apply(what, [&](CacheState& next) -> Status {
+    apply(what, [&](CacheState& next) -> Status {
       PDSIM_TRY(md_->resize_discard(kCacheDiscardBlockSize, a[0]));
       next.discard_block_size = kCacheDiscardBlockSize;
       next.discards.resize(a[0], false);
       return {};
     });
+    return true;
   }
   if (word == "discard" && a.size() == 2) {
-    if (a[0] >= current_.discards.size()) return void(++skipped_);
-    return apply(what, [&](CacheState& next) -> Status {
+    if (a[0] >= current_.discards.size()) return skip();
+    apply(what, [&](CacheState& next) -> Status {
       PDSIM_TRY(md_->set_discard(a[0], a[1] != 0));
       next.discards[a[0]] = a[1] != 0;
       return {};
     });
+    return true;
   }
   if (word == "stats" && a.size() == 2) {
-    return apply(what, [&](CacheState& next) -> Status {
+    apply(what, [&](CacheState& next) -> Status {
       next.stats.read_hits = static_cast<std::uint32_t>(a[0]);
       next.stats.write_misses = static_cast<std::uint32_t>(a[1]);
       md_->set_stats(next.stats);
       return {};
     });
+    return true;
   }
-  fail(fmt::format("{}: unknown step", what));
+  return false;
 }
 
 void CacheHarness::finish() {

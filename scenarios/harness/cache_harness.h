@@ -68,6 +68,7 @@ class CacheHarness {
   [[nodiscard]] bool start();
   // Runs one step (number `i` of the list, for messages).
   void step(std::size_t i, const std::string& text);
+  [[nodiscard]] bool metadata_step(const std::string& word, const std::string& what, const std::vector<std::uint64_t>& a);
   // The end of a run: faults off, power cut that keeps nothing pending, reopen and verify.
   void finish();
 

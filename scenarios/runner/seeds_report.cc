@@ -24,79 +24,67 @@ struct BugRow {
   std::vector<std::string> also_seen_by;
 };
 
-}  // namespace
-
-int run_seeds_report(const RunRequest& req, std::ostream& out, std::ostream& err) {
-  const Suite* seeds = find_suite("seeds");
-  const Suite* others = find_suite("default");
-  std::vector<BugRow> rows;
-  RunOptions quiet = req.opts;
-  quiet.thin_check = ThinCheck::never;
-  quiet.trace = false;
-  std::ostringstream sink;
-  out << fmt::format("seed bugs: {} switches, {} seeds each (from seed {})\n", all_bugs().size(), req.runs, req.first_seed);
-  for (const auto& info : all_bugs()) {
-    BugRow row;
-    row.bug = &info;
-    // The bug's first regression in the suite is its row; later ones (the cache regressions of
-    // (i) and (j)) are checked with the scenarios that also see it.
-    std::vector<const Scenario*> more;
-    for (const auto& name : seeds->scenarios) {
-      const Scenario* s = find_scenario(name);
-      PDSIM_ASSERT(s != nullptr, "the seeds suite names an unknown scenario");
-      for (Bug b : s->catches) {
-        if (b != info.bug) continue;
-        if (row.scenario == nullptr) row.scenario = s;
-        else more.push_back(s);
-      }
+// One switch's row: its first regression in the seeds suite run with the switch on until it
+// fails (then shrunk), the same seeds with every switch off, and which other scenarios see it.
+BugRow check_bug(const BugInfo& info, const RunRequest& req, const RunOptions& quiet, std::ostream& sink) {
+  BugRow row;
+  row.bug = &info;
+  // The bug's first regression in the suite is its row; later ones (the cache regressions of
+  // (i) and (j)) are checked with the scenarios that also see it.
+  std::vector<const Scenario*> more;
+  for (const auto& name : find_suite("seeds")->scenarios) {
+    const Scenario* s = find_scenario(name);
+    PDSIM_ASSERT(s != nullptr, "the seeds suite names an unknown scenario");
+    for (Bug b : s->catches) {
+      if (b != info.bug) continue;
+      if (row.scenario == nullptr) row.scenario = s;
+      else more.push_back(s);
     }
-    if (row.scenario == nullptr) {
-      rows.push_back(row);
-      continue;
-    }
-    const Scenario& sc = *row.scenario;
-    {
-      ScopedBugs on({info.bug});
-      for (std::uint64_t k = 0; k < req.runs && !row.caught; ++k) {
-        const std::uint64_t seed = req.first_seed + k;
-        SeedOutcome o = sc.run(seed, quiet, sink);
-        row.operations += o.operations;
-        if (!o.passed) {
-          row.caught = true;
-          row.seeds_to_catch = k + 1;
-          row.symptom = o.failures.empty() ? "" : o.failures.front();
-          if (sc.generate && sc.replay && req.shrink) {
-            const Steps small = shrink_steps(sc.generate(seed), [&](const Steps& s) { return !sc.replay(seed, s, quiet, sink).passed; }, 400);
-            row.shrunk_steps = small.size();
-          }
-        }
-      }
-    }
-    {
-      ScopedBugs off({});
-      for (std::uint64_t k = 0; k < req.runs && row.clean_when_off; ++k) {
-        SeedOutcome o = sc.run(req.first_seed + k, quiet, sink);
-        if (!o.passed) {
-          row.clean_when_off = false;
-          row.false_alarm = o.failures.empty() ? "" : o.failures.front();
-        }
-      }
-    }
-    // Which other scenarios see the bug (one seed each, the default suite's checks).
-    {
-      ScopedBugs on({info.bug});
-      for (const auto& name : others->scenarios) {
-        const Scenario* s = find_scenario(name);
-        PDSIM_ASSERT(s != nullptr, "the default suite names an unknown scenario");
-        if (!s->run(req.first_seed, quiet, sink).passed) row.also_seen_by.push_back(name);
-      }
-      for (const Scenario* s : more)
-        if (!s->run(req.first_seed, quiet, sink).passed) row.also_seen_by.push_back(s->name);
-    }
-    out << fmt::format("  {}: {}\n", info.name, row.caught ? "caught" : "NOT caught");
-    rows.push_back(std::move(row));
   }
+  if (row.scenario == nullptr) return row;
+  const Scenario& sc = *row.scenario;
+  {
+    ScopedBugs on({info.bug});
+    for (std::uint64_t k = 0; k < req.runs && !row.caught; ++k) {
+      const std::uint64_t seed = req.first_seed + k;
+      SeedOutcome o = sc.run(seed, quiet, sink);
+      row.operations += o.operations;
+      if (!o.passed) {
+        row.caught = true;
+        row.seeds_to_catch = k + 1;
+        row.symptom = o.failures.empty() ? "" : o.failures.front();
+        if (sc.generate && sc.replay && req.shrink) {
+          const Steps small = shrink_steps(sc.generate(seed), [&](const Steps& s) { return !sc.replay(seed, s, quiet, sink).passed; }, 400);
+          row.shrunk_steps = small.size();
+        }
+      }
+    }
+  }
+  {
+    ScopedBugs off({});
+    for (std::uint64_t k = 0; k < req.runs && row.clean_when_off; ++k) {
+      SeedOutcome o = sc.run(req.first_seed + k, quiet, sink);
+      if (!o.passed) {
+        row.clean_when_off = false;
+        row.false_alarm = o.failures.empty() ? "" : o.failures.front();
+      }
+    }
+  }
+  // Which other scenarios see the bug (one seed each, the default suite's checks).
+  ScopedBugs on({info.bug});
+  for (const auto& name : find_suite("default")->scenarios) {
+    const Scenario* s = find_scenario(name);
+    PDSIM_ASSERT(s != nullptr, "the default suite names an unknown scenario");
+    if (!s->run(req.first_seed, quiet, sink).passed) row.also_seen_by.push_back(name);
+  }
+  for (const Scenario* s : more)
+    if (!s->run(req.first_seed, quiet, sink).passed) row.also_seen_by.push_back(s->name);
+  return row;
+}
 
+// The table, the symptoms, the false alarms and the totals line. Returns whether every bug was
+// caught and every scenario was clean.
+bool print_report(const std::vector<BugRow>& rows, std::ostream& out) {
   out << "\n| bug | switch | scenario | caught (switch on) | seeds to catch | operations | shrunk steps | clean (switch off) | also seen by |\n";
   out << "|---|---|---|---|---|---|---|---|---|\n";
   bool all_ok = true;
@@ -123,6 +111,24 @@ int run_seeds_report(const RunRequest& req, std::ostream& out, std::ostream& err
   out << fmt::format("{} of {} bugs caught with the switch on; {} of {} scenarios clean with all switches off\n", caught,
                      rows.size(), clean, rows.size());
 
+  return all_ok;
+}
+
+}  // namespace
+
+int run_seeds_report(const RunRequest& req, std::ostream& out, std::ostream& err) {
+  RunOptions quiet = req.opts;
+  quiet.thin_check = ThinCheck::never;
+  quiet.trace = false;
+  std::ostringstream sink;
+  out << fmt::format("seed bugs: {} switches, {} seeds each (from seed {})\n", all_bugs().size(), req.runs, req.first_seed);
+  std::vector<BugRow> rows;
+  for (const auto& info : all_bugs()) {
+    rows.push_back(check_bug(info, req, quiet, sink));
+    const BugRow& row = rows.back();
+    if (row.scenario != nullptr) out << fmt::format("  {}: {}\n", info.name, row.caught ? "caught" : "NOT caught");
+  }
+  const bool all_ok = print_report(rows, out);
   if (!req.json.empty()) {
     std::vector<report::BugRow> json_rows;
     for (const auto& r : rows)
