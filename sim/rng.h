@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string_view>
 #include <utility>
 
 #include "core/common/assert.h"
@@ -89,5 +90,22 @@ class Rng {
 
   std::uint64_t s_[4];
 };
+
+// The seed of one of a run's random streams (its disk, its workload, its fault plan, its
+// lookups...), from the run seed and the stream's label. Every stream of a run starts here, never
+// from the raw seed or a formula of its own, so two streams never coincide and adding a stream
+// shifts no other: splitmix64 of the seed mixed with an FNV-1a hash of the label.
+[[nodiscard]] constexpr std::uint64_t sub_seed(std::uint64_t seed, std::string_view label) noexcept {
+  std::uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a offset basis
+  for (const char ch : label) {
+    h ^= static_cast<unsigned char>(ch);
+    h *= 0x100000001b3ull;  // FNV-1a prime
+  }
+  std::uint64_t x = seed ^ h;
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
 
 }  // namespace pdsim::sim

@@ -22,7 +22,7 @@ std::uint32_t version_of(std::uint64_t seed) { return seed % 2 == 1 ? 1 : 2; }
 
 // The generator's view of the cache (it ignores faults: the harness skips what no longer applies).
 struct Gen {
-  explicit Gen(std::uint64_t seed, std::uint64_t salt) : rng(seed * 0x9E3779B97F4A7C15ull + salt), origin_salt(rng.next()) {}
+  explicit Gen(std::uint64_t seed, std::string_view label) : rng(sim::sub_seed(seed, label)), origin_salt(rng.next()) {}
   sim::Rng rng;
   Steps out;
   std::uint32_t blocks = 0;
@@ -85,7 +85,7 @@ constexpr BlockNr kSwarmMetadataBlocks = 8192;
 // The random workload: mappings, dirty flags, discards, hints, resizes both ways, commits with
 // and without clean shutdown, power cuts under every sector-atomic policy, fault plans.
 Steps generate_sized(std::uint64_t seed, const CacheSize& size) {
-  Gen g(seed, 0xCAC4E);
+  Gen g(seed, "cache.steps");
   g.resize(static_cast<std::uint32_t>(g.rng.between(size.initial_min, size.initial_max)));
   for (std::uint64_t i = 0; i < kCrashSteps; ++i) {
     const std::uint64_t d = g.rng.below(100);
@@ -139,7 +139,7 @@ Steps generate_swarm(std::uint64_t seed) { return generate_sized(seed, kSwarmSiz
 // (j): a cache whose size is not a multiple of 509 blocks, its last (partial) mapping-array
 // block fully mapped, committed, then grown across a block boundary.
 Steps generate_grow(std::uint64_t seed) {
-  Gen g(seed, 'j');
+  Gen g(seed, "cache.j.steps");
   std::uint32_t n = static_cast<std::uint32_t>(g.rng.between(100, 2000));
   if (n % kCacheMappingsPerBlock == 0) ++n;
   g.resize(n);
@@ -158,7 +158,7 @@ Steps generate_grow(std::uint64_t seed) {
 // (i): mappings committed, then cache blocks re-mapped to other origin blocks (and marked dirty)
 // in the next transaction, committed with a clean shutdown, power cut.
 Steps generate_remap(std::uint64_t seed) {
-  Gen g(seed, 'i');
+  Gen g(seed, "cache.i.steps");
   const auto n = static_cast<std::uint32_t>(g.rng.between(100, 3000));
   g.resize(n);
   for (std::uint64_t k = g.rng.between(20, 200); k > 0; --k) g.insert(static_cast<std::uint32_t>(g.rng.below(n)));

@@ -27,7 +27,7 @@ struct FaultRun {
   std::uint64_t errors = 0, power_cuts = 0, commits = 0, durable_in_flight = 0, checks = 0;
 
   explicit FaultRun(std::uint64_t s)
-      : failures(fmt::format("seed {}: ", s)), seed(s), disk(kMetadataBlocks, s), rng(s * 7919) {}
+      : failures(fmt::format("seed {}: ", s)), seed(s), disk(kMetadataBlocks, sim::sub_seed(s, "disk")), rng(sim::sub_seed(s, "engine_rollback.workload")) {}
 
   void fail(std::string what) { failures.add(std::move(what)); }
 

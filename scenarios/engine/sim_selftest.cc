@@ -323,7 +323,7 @@ ValidatorResult validator_phase(std::uint64_t seed, Failures& c, Rng& rng, std::
 
 SeedOutcome run_sim_selftest(std::uint64_t seed, const RunOptions& opts, std::ostream& trace) {
   Failures c({}, 20);
-  Rng rng(seed);
+  Rng rng(sim::sub_seed(seed, "sim_selftest"));
   Rng durability_rng = rng.fork();
   Rng validator_rng = rng.fork();
 

@@ -70,7 +70,7 @@ std::string CacheState::xml() const {
 
 CacheHarness::CacheHarness(std::string scenario, std::uint64_t seed, std::uint32_t version, const RunOptions& opts,
                            std::ostream& trace, BlockNr metadata_blocks)
-    : scenario_(std::move(scenario)), seed_(seed), opts_(opts), trace_(trace), disk_(metadata_blocks, seed) {
+    : scenario_(std::move(scenario)), seed_(seed), opts_(opts), trace_(trace), disk_(metadata_blocks, sim::sub_seed(seed, "disk")) {
   committed_.version = current_.version = version;
 }
 

@@ -18,10 +18,10 @@ PoolHarness::PoolHarness(std::string scenario, std::uint64_t seed, HarnessConfig
       seed_(seed),
       cfg_(cfg),
       opts_(opts),
-      disk_(cfg.device_blocks != 0 ? cfg.device_blocks : cfg.metadata_blocks, seed),
+      disk_(cfg.device_blocks != 0 ? cfg.device_blocks : cfg.metadata_blocks, sim::sub_seed(seed, "disk")),
       oracle_(disk_, [this](BlockDevice& d) { return reachable(d); }),
       failures_(fmt::format("seed {}: ", seed), 8),
-      lookup_rng_(sim::Rng(seed ^ 0x100C0F5EEDull).next()) {
+      lookup_rng_(sim::sub_seed(seed, "pool_harness.lookups")) {
   disk_.set_logging(opts.trace);
   table_.data_blocks = cfg.data_blocks;
   table_.metadata_blocks = cfg.metadata_blocks;

@@ -48,8 +48,8 @@ std::uint64_t durable_trans_id(const sim::Image& image) {
 }
 
 SeedOutcome run_a(std::uint64_t seed, const RunOptions&, std::ostream&) {
-  Run run(seed, 'a');
-  sim::SimDisk disk(kMetadataBlocks, seed);
+  Run run(seed, "seed.a.workload");
+  sim::SimDisk disk(kMetadataBlocks, sim::sub_seed(seed, "disk"));
   const std::uint64_t before = run.rng.between(10, 300);
   const std::uint64_t during = run.rng.between(300, 1200);
   const std::uint64_t nth_write = run.rng.between(1, 6);

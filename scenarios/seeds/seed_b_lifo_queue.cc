@@ -24,7 +24,7 @@ constexpr BlockNr kMetadataBlocks = 4096;
 // Steps: "count3 N" (allocate N blocks with count 3, commit), then "dec I" (decrement the I-th
 // of them, commit).
 Steps generate_b(std::uint64_t seed) {
-  Run run(seed, 'b');
+  Run run(seed, "seed.b.workload");
   const std::uint64_t n = run.rng.between(450, 800);
   Steps steps{fmt::format("count3 {}", n)};
   // Ascending, with a seeded stride so different seeds empty different leaves first.
@@ -38,7 +38,7 @@ Steps generate_b(std::uint64_t seed) {
 }
 
 SeedOutcome replay_b(std::uint64_t seed, const Steps& steps, const RunOptions&, std::ostream& trace) {
-  Run run(seed, 'b');
+  Run run(seed, "seed.b.workload");
   Bare bare(kMetadataBlocks, seed);
   std::vector<BlockNr> blocks;
   std::vector<std::uint32_t> model;

@@ -19,7 +19,7 @@ namespace pdsim::scenarios::seeds {
 namespace {
 
 SeedOutcome run_c(std::uint64_t seed, const RunOptions&, std::ostream&) {
-  Run run(seed, 'c');
+  Run run(seed, "seed.c.workload");
   const BlockNr old_size = run.rng.chance(1, 2) ? run.rng.between(1000, 16000) : run.rng.between(16321, 30000);
   const BlockNr boundary = (old_size / sm::kEntriesPerBitmap + 1) * sm::kEntriesPerBitmap;
   const BlockNr new_size = boundary + run.rng.between(1, 12000);

@@ -56,7 +56,7 @@ SeedOutcome Run::outcome(std::string summary) const {
   return out;
 }
 
-Bare::Bare(BlockNr nr_blocks, std::uint64_t seed) : disk(nr_blocks, seed), bm(disk, 1024), tm(bm) {}
+Bare::Bare(BlockNr nr_blocks, std::uint64_t seed) : disk(nr_blocks, sim::sub_seed(seed, "disk")), bm(disk, 1024), tm(bm) {}
 
 Status Bare::format() {
   PDSIM_TRY_ASSIGN(sm, sm::MetadataSpaceMap::create(tm, disk.nr_blocks()));

@@ -47,7 +47,8 @@ class GrowableView final : public ForwardingDevice {
 
 // One seed's record: failures (the first names the symptom) and the operations done.
 struct Run {
-  explicit Run(std::uint64_t s, std::uint64_t salt) : seed(s), rng(s * 0x9E3779B97F4A7C15ull + salt) {}
+  // `label`: the seed bug's letter, naming the workload stream.
+  explicit Run(std::uint64_t s, std::string_view label) : seed(s), rng(sim::sub_seed(s, label)) {}
   std::uint64_t seed;
   sim::Rng rng;
   Failures failures;
@@ -82,7 +83,7 @@ struct Bare {
 // A thin pool on a growable metadata device (first `size` blocks of a SimDisk of `max` blocks),
 // one thin device (id 1) and a model of its mappings.
 struct PoolRig {
-  PoolRig(BlockNr size, BlockNr max, std::uint64_t seed) : disk(max, seed), view(disk, size) {}
+  PoolRig(BlockNr size, BlockNr max, std::uint64_t seed) : disk(max, sim::sub_seed(seed, "disk")), view(disk, size) {}
   sim::SimDisk disk;
   GrowableView view;
   std::unique_ptr<thin::PoolMetadata> md;

@@ -20,7 +20,7 @@ namespace pdsim::scenarios::seeds {
 namespace {
 
 SeedOutcome run_d(std::uint64_t seed, const RunOptions&, std::ostream&) {
-  Run run(seed, 'd');
+  Run run(seed, "seed.d.workload");
   const BlockNr old_size = run.rng.between(60, 140);
   const BlockNr new_size = sm::kEntriesPerBitmap + run.rng.between(1, 16000);
   PoolRig rig(old_size, new_size, seed);

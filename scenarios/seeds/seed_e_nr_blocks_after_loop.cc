@@ -18,7 +18,7 @@ namespace pdsim::scenarios::seeds {
 namespace {
 
 SeedOutcome run_e(std::uint64_t seed, const RunOptions&, std::ostream&) {
-  Run run(seed, 'e');
+  Run run(seed, "seed.e.workload");
   const BlockNr first = run.rng.between(200, 12000);
   // Up to four extends: some inside the current last bitmap, at least one across a boundary.
   std::vector<BlockNr> sizes;

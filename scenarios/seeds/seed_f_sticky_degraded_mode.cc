@@ -19,8 +19,8 @@ namespace pdsim::scenarios::seeds {
 namespace {
 
 SeedOutcome run_f(std::uint64_t seed, const RunOptions&, std::ostream&) {
-  Run run(seed, 'f');
-  sim::SimDisk disk(2048, seed);
+  Run run(seed, "seed.f.workload");
+  sim::SimDisk disk(2048, sim::sub_seed(seed, "disk"));
   thin::PoolTable table;
   table.data_blocks = run.rng.between(32, 256);
   table.metadata_blocks = 2048;

@@ -21,7 +21,7 @@ constexpr std::uint64_t kBlocks = 24;
 
 // Steps: "inc I", "dec I", "commit" on the I-th of kBlocks blocks allocated at the start.
 Steps generate_g(std::uint64_t seed) {
-  Run run(seed, 'g');
+  Run run(seed, "seed.g.workload");
   Steps steps;
   const std::uint64_t n = run.rng.between(60, 200);
   for (std::uint64_t k = 0; k < n; ++k) {
@@ -35,7 +35,7 @@ Steps generate_g(std::uint64_t seed) {
 }
 
 SeedOutcome replay_g(std::uint64_t seed, const Steps& steps, const RunOptions&, std::ostream&) {
-  Run run(seed, 'g');
+  Run run(seed, "seed.g.workload");
   Bare bare(kMetadataBlocks, seed);
   std::uint64_t rejected = 0;
   const auto summary = [&] { return fmt::format("{} steps, {} decrements of free blocks rejected", steps.size(), rejected); };

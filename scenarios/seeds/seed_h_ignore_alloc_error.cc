@@ -19,7 +19,7 @@ namespace pdsim::scenarios::seeds {
 namespace {
 
 SeedOutcome run_h(std::uint64_t seed, const RunOptions&, std::ostream&) {
-  Run run(seed, 'h');
+  Run run(seed, "seed.h.workload");
   const BlockNr size = run.rng.between(40, 120);
   const std::uint64_t batch = run.rng.between(50, 600);
   const std::uint64_t cap = size * 400;  // far more mappings than the device can hold

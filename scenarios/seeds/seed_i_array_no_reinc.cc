@@ -39,7 +39,7 @@ check::TreeSpec array_tree(std::string name, BlockNr root) {
 }
 
 SeedOutcome run_i(std::uint64_t seed, const RunOptions&, std::ostream&) {
-  Run run(seed, 'i');
+  Run run(seed, "seed.i.workload");
   Bare bare(kMetadataBlocks, seed);
   const auto size = static_cast<std::uint32_t>(run.rng.between(100, 3000));
   const std::uint64_t sets = run.rng.between(1, 8);

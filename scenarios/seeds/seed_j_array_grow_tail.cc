@@ -27,7 +27,7 @@ array::Value u64(std::uint64_t v) {
 
 // Steps: "resize N" (grow or shrink to N entries, new entries kDefault), "set I V", "commit".
 Steps generate_j(std::uint64_t seed) {
-  Run run(seed, 'j');
+  Run run(seed, "seed.j.workload");
   Steps steps;
   std::uint64_t size = run.rng.between(1, 1500);
   if (size % 509 == 0) ++size;
@@ -44,7 +44,7 @@ Steps generate_j(std::uint64_t seed) {
 }
 
 SeedOutcome replay_j(std::uint64_t seed, const Steps& steps, const RunOptions&, std::ostream&) {
-  Run run(seed, 'j');
+  Run run(seed, "seed.j.workload");
   Bare bare(kMetadataBlocks, seed);
   std::vector<std::uint64_t> model;
   const auto summary = [&] { return fmt::format("{} steps, final size {}", steps.size(), model.size()); };

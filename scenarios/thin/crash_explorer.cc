@@ -20,7 +20,7 @@ struct CommitPoint {
 // A small workload straight on PoolMetadata: a few transactions of creates, snapshots, inserts,
 // removes and deletes, each ended by a commit whose log span is recorded.
 Status workload(sim::SimDisk& disk, std::uint64_t seed, std::vector<CommitPoint>& commits, std::uint64_t& ops) {
-  sim::Rng rng(seed * 31 + 7);
+  sim::Rng rng(sim::sub_seed(seed, "crash_explorer.workload"));
   const std::size_t before_format = disk.log().size();
   PDSIM_TRY_ASSIGN(auto md, thin::PoolMetadata::format(disk, 128));
   PDSIM_TRY(md->resize_data(2000));
@@ -71,7 +71,7 @@ Status workload(sim::SimDisk& disk, std::uint64_t seed, std::vector<CommitPoint>
 
 SeedOutcome explore(std::uint64_t seed, const RunOptions& opts, std::ostream& trace) {
   SeedOutcome out;
-  sim::SimDisk disk(512, seed);
+  sim::SimDisk disk(512, sim::sub_seed(seed, "disk"));
   std::vector<CommitPoint> commits;
   std::uint64_t ops = 0;
   if (Status s = workload(disk, seed, commits, ops); !s) {

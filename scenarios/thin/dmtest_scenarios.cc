@@ -51,7 +51,7 @@ SeedOutcome resize_with_io(std::uint64_t seed, const RunOptions& opts, std::ostr
   PoolHarness h("resize_with_io", seed, {.metadata_blocks = 256, .device_blocks = 512, .data_blocks = 16384}, opts);
   if (!h.start()) return h.outcome("resize_with_io");
   if (Status s = h.create_thin(0); !s) h.fail(s.error().to_string());
-  sim::Rng rng(seed);
+  sim::Rng rng(sim::sub_seed(seed, "resize_with_io.workload"));
   const std::uint64_t grow_at = rng.below(800);
   for (std::uint64_t v = 0; v < 800 && !h.failed(); ++v) {
     if (v == grow_at) {
@@ -118,7 +118,7 @@ SeedOutcome thin_remove_works_after_resize(std::uint64_t seed, const RunOptions&
   if (!h.start()) return h.outcome("thin_remove_works_after_resize");
   for (std::uint64_t id : {0ull, 1ull})
     if (Status s = h.create_thin(id); !s) h.fail(s.error().to_string());
-  sim::Rng rng(seed);
+  sim::Rng rng(sim::sub_seed(seed, "thin_remove_works_after_resize.workload"));
   for (std::uint64_t i = 0; i < rng.below(200); ++i) (void)h.write(rng.below(2), rng.below(1600));
   expect_total_metadata(h, 512, "before the grow");
   thin::PoolTable t = h.table();
@@ -160,7 +160,7 @@ SeedOutcome read_only_case(RoCase c, const char* name, std::uint64_t seed, const
   if (!h.start()) return h.outcome(name);
   if (c != RoCase::create)
     if (Status s = h.create_thin(0); !s) h.fail(s.error().to_string());
-  sim::Rng rng(seed);
+  sim::Rng rng(sim::sub_seed(seed, fmt::format("{}.workload", name)));
   const std::uint64_t mapped = rng.below(50);
   for (std::uint64_t v = 0; v < mapped; ++v) (void)h.write(0, v);
   thin::PoolTable t = h.table();
@@ -220,7 +220,7 @@ SeedOutcome recover_after_crash(std::uint64_t seed, const RunOptions& opts, std:
   PoolHarness h("recover_after_crash", seed, {.metadata_blocks = 96, .device_blocks = 2048, .data_blocks = 100000}, opts);
   if (!h.start()) return h.outcome("recover_after_crash");
   if (Status s = h.create_thin(0); !s) h.fail(s.error().to_string());
-  sim::Rng rng(seed * 977 + 3);
+  sim::Rng rng(sim::sub_seed(seed, "recover_after_crash.workload"));
   std::vector<std::uint64_t> ids{0};
   std::uint64_t next_id = 1, ops = 0;
   for (; ops < 60000 && h.mode() == PoolMode::write && !h.failed(); ++ops) {

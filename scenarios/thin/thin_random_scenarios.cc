@@ -34,7 +34,7 @@ std::string corrupting_plan(sim::Rng& rng) {
 }
 
 Steps generate_steps(std::uint64_t seed, const Mix& mix) {
-  sim::Rng rng(seed * 0x9E3779B97F4A7C15ull + 17);
+  sim::Rng rng(sim::sub_seed(seed, "storm.steps"));
   Steps out;
   std::vector<std::uint64_t> ids;
   std::uint64_t next_id = 0;
@@ -91,7 +91,7 @@ Scenario random_scenario(const char* name, const char* description, Mix mix, Har
     Mix m = mix;
     if (swarm) {
       // Each seed draws its own operation mix and fault rates.
-      sim::Rng rng(seed ^ 0x5157A8D);
+      sim::Rng rng(sim::sub_seed(seed, "swarm.mix"));
       m.write = rng.between(5, 60);
       m.read = rng.between(0, 20);
       m.discard = rng.between(0, 10);

@@ -27,7 +27,7 @@ struct Regime {
 
 class TreeGen {
  public:
-  TreeGen(std::uint64_t seed, const Regime& r) : rng_(sim::Rng(seed ^ 0x7EE5BA9Eull).next()), r_(r) {}
+  TreeGen(std::uint64_t seed, const Regime& r) : rng_(sim::sub_seed(seed, "trees.steps")), r_(r) {}
 
   Steps generate() {
     out_.push_back("create 0");
@@ -223,7 +223,7 @@ class TreeGen {
 // with snapshots sharing some of it), so the allocator's cursor reaches the end and must wrap to
 // the blocks freed behind it.
 Steps generate_churn(std::uint64_t seed) {
-  sim::Rng rng(sim::Rng(seed ^ 0xC4A2Bull).next());
+  sim::Rng rng(sim::sub_seed(seed, "data_churn.steps"));
   Steps out{"create 0"};
   const char* shapes[] = {"fill", "rfill"};
   std::uint64_t next_id = 1;
