@@ -45,10 +45,10 @@ struct FaultRun {
 
   void expect_committed(const StoreContents& attempted) {
     // Read back with the faults paused: this is the check, not the workload.
-    const sim::FaultPlan plan = disk.plan();
-    disk.set_plan(sim::FaultPlan{});
-    auto c = store->contents();
-    disk.set_plan(plan);
+    auto c = [&] {
+      sim::PausedPlan paused(disk);
+      return store->contents();
+    }();
     if (!c) return fail(c.error().to_string());
     if (c->txn == committed.txn + 1 && attempted.txn == committed.txn + 1) {
       ++durable_in_flight;
@@ -133,13 +133,13 @@ struct FaultRun {
       attempted.txn = committed.txn;  // a power cut commits nothing
       disk.power_cut(policy);
       ++power_cuts;
-      const sim::FaultPlan plan = disk.plan();
-      disk.set_plan(sim::FaultPlan{});
-      store.reset();
-      auto reopened = EngineStore::open(disk);
-      if (!reopened) return fail(fmt::format("reopen after power cut ({}): {}", to_string(policy), reopened.error().to_string()));
-      store = std::move(reopened).value();
-      disk.set_plan(plan);
+      {
+        sim::PausedPlan paused(disk);
+        store.reset();
+        auto reopened = EngineStore::open(disk);
+        if (!reopened) return fail(fmt::format("reopen after power cut ({}): {}", to_string(policy), reopened.error().to_string()));
+        store = std::move(reopened).value();
+      }
       expect_committed(attempted);
       return;
     }
