@@ -12,6 +12,7 @@
 
 #include "core/check/check.h"
 #include "core/check/layout.h"
+#include "core/common/assert.h"
 #include "core/common/result.h"
 #include "core/io/block_device.h"
 
@@ -41,8 +42,13 @@ class RefCounts {
     dense_enabled_ = size && *size <= kDenseLimit;
   }
   void add(BlockNr b) {
-    if (dense_enabled_ && b < dense_.size()) ++dense_[static_cast<std::size_t>(b)];
-    else ++sparse_[b];
+    if (dense_enabled_ && b < dense_.size()) {
+      auto& c = dense_[static_cast<std::size_t>(b)];
+      PDSIM_ASSERT(c != UINT32_MAX, "checker reference count overflows its dense counter");
+      ++c;
+    } else {
+      ++sparse_[b];
+    }
   }
   [[nodiscard]] std::uint64_t get(BlockNr b) const {
     if (dense_enabled_ && b < dense_.size()) return dense_[static_cast<std::size_t>(b)];

@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "core/common/assert.h"
 #include "core/common/endian.h"
 #include "core/pack/block_kind.h"
 #include "core/pack/bytecode.h"
@@ -113,6 +114,7 @@ Result<PackStats> write_pack(BlockDevice& src, const ByteSink& sink) {
     payload.insert(payload.end(), nr.begin(), nr.end());
     encode_block(ConstBlockSpan(block), *kind, payload);
     ++stats.blocks;
+    PDSIM_ASSERT(entries < kEntriesPerRecord, "a pack record holds at most 1024 entries");
     if (++entries == kEntriesPerRecord) PDSIM_TRY(flush_record());
   }
   if (entries > 0) PDSIM_TRY(flush_record());
