@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/btree/node.h"
+#include "core/common/endian.h"
 #include "core/common/result.h"
 #include "core/tm/transaction_manager.h"
 
@@ -41,6 +42,13 @@ struct ValueType {
 [[nodiscard]] ValueType le64_value_type(TransactionManager& tm);
 // A value type with no reference counting (space-map index and overflow trees, device details).
 [[nodiscard]] ValueType plain_value_type(std::uint32_t size);
+
+// A u64 value as trees store them (little-endian).
+[[nodiscard]] inline Value u64_value(std::uint64_t v) {
+  Value out(8);
+  store_le<std::uint64_t>(out.data(), v);
+  return out;
+}
 
 struct Info {
   TransactionManager* tm = nullptr;

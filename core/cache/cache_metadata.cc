@@ -12,12 +12,6 @@
 namespace pdsim::cache {
 namespace {
 
-btree::Value u64_value(std::uint64_t v) {
-  btree::Value out(8);
-  store_le<std::uint64_t>(out.data(), v);
-  return out;
-}
-
 Status check_version(std::uint32_t version) {
   if (version < kMinVersion || version > kMaxVersion)
     return Error::invalid(fmt::format("unsupported cache metadata version {} (supported: {}..{})", version, kMinVersion, kMaxVersion));
@@ -177,7 +171,7 @@ Result<std::uint64_t> CacheMetadata::get_value(std::uint32_t cblock) {
 Status CacheMetadata::set_value(std::uint32_t cblock, std::uint64_t value) {
   PDSIM_TRY(check_cblock(cblock));
   auto info = mapping_info();
-  return array::set(info, mapping_root_, cblock, u64_value(value));
+  return array::set(info, mapping_root_, cblock, btree::u64_value(value));
 }
 
 Result<bool> CacheMetadata::stored_dirty(std::uint32_t cblock, std::uint64_t value) {
@@ -206,7 +200,7 @@ Status CacheMetadata::resize(std::uint32_t new_cache_blocks) {
   }
   if (new_cache_blocks > old) PDSIM_MARK("cache.resize_grow");
   auto mi = mapping_info();
-  PDSIM_TRY(array::resize(mi, mapping_root_, old, new_cache_blocks, u64_value(0)));
+  PDSIM_TRY(array::resize(mi, mapping_root_, old, new_cache_blocks, btree::u64_value(0)));
   if (version_ >= 2) {
     PDSIM_TRY(dirty_bitset_->resize(dirty_root_, old, new_cache_blocks, false));
     dirty_.resize(new_cache_blocks, false);
@@ -281,13 +275,13 @@ Status CacheMetadata::replace_mappings(std::uint32_t nr_cache_blocks,
   if (version_ >= 2) dirty_.assign(nr_cache_blocks, false);
   PDSIM_TRY_ASSIGN(mapping_root_, array::create_from(mi, nr_cache_blocks, [&](std::uint32_t cblock) -> Result<btree::Value> {
                      PDSIM_TRY_ASSIGN(std::optional<Mapping> m, fn(cblock));
-                     if (!m) return u64_value(0);
+                     if (!m) return btree::u64_value(0);
                      if (m->oblock > kMaxOriginBlock)
                        return Error::invalid(fmt::format("origin block {} does not fit in 48 bits", m->oblock));
                      std::uint64_t flags = kMappingValid;
                      if (m->dirty && version_ == 1) flags |= kMappingDirty;
                      if (m->dirty && version_ >= 2) dirty_[cblock] = true;
-                     return u64_value(pack_mapping(m->oblock, flags));
+                     return btree::u64_value(pack_mapping(m->oblock, flags));
                    }));
   if (hint_root_ != 0) {
     auto hi = hint_info();

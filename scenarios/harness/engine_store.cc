@@ -15,12 +15,6 @@ namespace sb {
 constexpr std::size_t magic = 16, txn = 24, meta_root = 32, data_root = 64, map_root = 96, volumes_root = 104;
 }
 
-btree::Value u64_value(std::uint64_t v) {
-  btree::Value out(8);
-  store_le<std::uint64_t>(out.data(), v);
-  return out;
-}
-
 }  // namespace
 
 const Validator& store_superblock_validator() {
@@ -104,7 +98,7 @@ Status EngineStore::load_superblock() {
 
 Status EngineStore::insert(std::uint64_t key, std::uint64_t value) {
   auto info = map_info();
-  PDSIM_TRY_ASSIGN(auto r, btree::insert(info, map_root_, std::span<const std::uint64_t>(&key, 1), u64_value(value)));
+  PDSIM_TRY_ASSIGN(auto r, btree::insert(info, map_root_, std::span<const std::uint64_t>(&key, 1), btree::u64_value(value)));
   map_root_ = r.root;
   return {};
 }
@@ -121,7 +115,7 @@ Result<std::uint64_t> EngineStore::map_block(std::uint64_t volume, std::uint64_t
   auto info = volumes_info();
   const std::uint64_t keys[2] = {volume, vblock};
   // Values are packed like dm-thin's block_time (data block << 24), so the checker counts them.
-  PDSIM_TRY_ASSIGN(auto r, btree::insert(info, volumes_root_, keys, u64_value(*b << 24)));
+  PDSIM_TRY_ASSIGN(auto r, btree::insert(info, volumes_root_, keys, btree::u64_value(*b << 24)));
   volumes_root_ = r.root;
   return *b;
 }
