@@ -1,6 +1,5 @@
 #include "scenarios/harness/cache_harness.h"
 
-#include <filesystem>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -363,13 +362,8 @@ SeedOutcome CacheHarness::outcome() {
                             "({} commits in flight kept), {} power cuts, {} grows checked, {} shrinks refused, {} checks",
                             committed_.version, current_.cache_blocks, current_.mappings.size(), ops_, skipped_, commits_,
                             errors_, in_flight_, cuts_, grows_, refused_, checks_);
-  if (!out.passed && !opts_.save_images_dir.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(opts_.save_images_dir, ec);
-    const std::string path = fmt::format("{}/{}-seed{}.bin", opts_.save_images_dir, scenario_, seed_);
-    if (Status s = disk_.current().save(path); s) out.failures.push_back(fmt::format("image saved: {}", path));
-    else out.failures.push_back(fmt::format("image not saved: {}", s.error().to_string()));
-  }
+  if (!out.passed && !opts_.save_images_dir.empty())
+    save_failing_image(disk_.current(), opts_.save_images_dir, scenario_, seed_, out.failures);
   return out;
 }
 

@@ -4,10 +4,13 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "sim/image.h"
 
 namespace pdsim::scenarios {
 
@@ -35,5 +38,10 @@ class Failures {
   std::size_t limit_;
   std::vector<std::string> lines_;
 };
+
+// A failing run's image, kept for `pdsim check` / thin_check: written to
+// DIR/SCENARIO-seedN.bin (DIR made if need be) with a failure line saying where, or why not.
+void save_failing_image(const sim::Image& image, const std::string& dir, const std::string& scenario,
+                        std::uint64_t seed, std::vector<std::string>& failures);
 
 }  // namespace pdsim::scenarios

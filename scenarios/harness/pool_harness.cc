@@ -4,7 +4,6 @@
 #include "scenarios/harness/pool_harness.h"
 
 #include <algorithm>
-#include <filesystem>
 
 #include <fmt/format.h>
 
@@ -323,13 +322,8 @@ SeedOutcome PoolHarness::outcome(std::string summary) {
   out.operations = ops_;
   out.thin_checks = thin_checks_;
   out.summary = std::move(summary) + "; " + counters();
-  if (!out.passed && !opts_.save_images_dir.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(opts_.save_images_dir, ec);
-    const std::string path = fmt::format("{}/{}-seed{}.bin", opts_.save_images_dir, scenario_, seed_);
-    if (Status s = disk_.current().save(path); s) out.failures.push_back(fmt::format("image saved: {}", path));
-    else out.failures.push_back(fmt::format("image not saved: {}", s.error().to_string()));
-  }
+  if (!out.passed && !opts_.save_images_dir.empty())
+    save_failing_image(disk_.current(), opts_.save_images_dir, scenario_, seed_, out.failures);
   return out;
 }
 
