@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Btree hot paths on the real engine (metadata space map on a SimDisk): insert of sequential and
 // random keys, lookup, remove. Each reports ns per operation and, as a counter, device blocks
 // written per operation (measured across commits every 1024 operations).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Hot paths of the engine's lower layers: shadowing a clean block, space-map count changes and
 // allocation, and the commit of N dirty blocks. Each reports ns per operation and, as a counter,
 // device blocks written per operation.

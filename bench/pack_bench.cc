@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // thin_metadata_pack throughput: pack (classify, encode, deflate) and unpack (inflate, decode,
 // verify checksums, index in memory: what `pdsim dump FILE.pack` pays before it reads) of a pool
 // with about 1M mappings. bytes_per_second counts the whole image (zero blocks included);

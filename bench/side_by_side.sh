@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Shared by bench/thin_tools_bench.sh and bench/cache_tools_bench.sh (sourced; needs $work).
 
 # measure OUT_FILE CMD...: appends "seconds max_rss_kib" of one run (wall time from bash's

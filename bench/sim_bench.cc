@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Hot paths of the foundation: checksums, the simulated disk, crash-state enumeration and the
 // block manager's cached read. Run: build/bench/pdsim_bench (see README for how figures are taken).
 #include <benchmark/benchmark.h>

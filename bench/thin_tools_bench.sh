@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Side-by-side timing of pdsim's thin tools and Debian's thin-provisioning-tools on the same
 # inputs, in one run, alternating, several times: median wall time of each, the ratio, and peak
 # RSS. Usage: bench/thin_tools_bench.sh [REPEATS] [SIZES...]   (defaults: 5, 100000 1000000)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Warnings and sanitizers as INTERFACE targets that every pdsim target links.
 add_library(pdsim_warnings INTERFACE)
 target_compile_options(pdsim_warnings INTERFACE

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # pdsim_add_test(NAME name LABEL label SOURCES ... [LIBS ...])
 # One test executable, discovered test by test, every test carrying the label.
 function(pdsim_add_test)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dm-array against std::vector: random resize (grow and shrink, across partial tail blocks) and
 // set, with commits, aborts and snapshots of the whole array (a second reference on its root);
 // every element is compared after every step, and deleting every live array at the end must

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Model-based properties of the btree: random inserts (single keys and long sequential runs),
 // removes (present and absent keys), remove_leaves, lookups, lookup_next, snapshots (a second
 // reference to a root, then both copies evolve separately), tree deletes, commits and aborts,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The three mission properties of issue 6 (RapidCheck), each run twice: with every seed-bug
 // switch off it must hold; with its bugs on it must find a counterexample, which is printed with
 // the RapidCheck seed that replays it and the `pdsim run` command of the matching regression

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Model-based properties of the simulator: SimDisk against a plain durable/pending model under
 // random operations and power cuts; FaultPlan print/parse round trips for arbitrary plans; crash
 // state counts against the formula for arbitrary pending sets.

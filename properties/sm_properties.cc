@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Space maps against a count table: random new_block / inc / dec / set_count / commit / abort /
 // extend, checking every count the model knows after each step, and reopening from the durable
 // root at every commit. Decrements are only issued on counted blocks, so a "below zero" error is

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Shared by ./pdsim and ./run-tests: install what is missing, configure, build.
 # Sourced, not run. Every step is incremental: a second call does no work that is already done.
 

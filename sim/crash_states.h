@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // CrashStates: every disk image a power cut could leave behind, for each point of a WriteLog.
 //
 // After each write and each flush in the log, the candidate states are: the durable image plus

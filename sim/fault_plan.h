@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // FaultPlan: what goes wrong on a SimDisk, and when. Faults are data: a plan prints as one line
 // and parses back from it, so a failing run's reproduce command carries its plan.
 //

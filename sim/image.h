@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Image: the contents of a simulated device, copy-on-write.
 //
 // Blocks live in chunks of shared, immutable blocks; copying an Image copies only the chunk

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // pdsim — the one random source of a run.
 //
 // xoshiro256** seeded through splitmix64: small, portable, identical on every platform and

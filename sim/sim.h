@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // pdsim — sim/, the face of the simulated world: Rng and sub_seed, the copy-on-write Image,
 // SimDisk (volatile write cache, power cuts, PausedPlan), FaultPlan, WriteLog, CrashStates.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // SimDisk: a deterministic, fault-injecting BlockDevice.
 //
 // It keeps a durable image, a volatile write cache of pending writes, and a FaultPlan overlay.

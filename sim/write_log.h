@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // WriteLog: every operation a SimDisk saw, in order (like dm-log-writes), with enough detail to
 // rebuild the durable image and the pending writes at any point: what each write stored and
 // where (after faults), which flushes made pending writes durable, and what a power cut kept.

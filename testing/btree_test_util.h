@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Helpers for btree tests and properties: an environment (SimDisk → BlockManager → CoreSpaceMap →
 // TransactionManager, block 0 reserved for a superblock), a commit, a counting value type that
 // keeps "data block" reference counts, a structure checker that reads every node of a tree and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A cache-metadata engine that forwards every call of the seam (core/seam/cache_metadata.h) to
 // another one and counts them (see forwarding_thin_engine.h).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A thin-metadata engine that forwards every call of the seam (core/seam/thin_metadata.h) to
 // another one and counts them: proves that a harness drives metadata only through the seam, and is
 // the shape of a differential engine (run two, compare).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Unit tests of btree::Builder, the bottom-up bulk loader used by restore: the trees it builds
 // hold exactly what was pushed, keep every node at least a third full, keep reference counts
 // exact, and are ordinary trees afterwards (insert and remove work on them).

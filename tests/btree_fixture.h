@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The fixture shared by the btree unit tests: an environment over a SimDisk, a counting value
 // type, helpers to insert / look up / remove single keys, and check_all(), which checks the
 // structure of the live trees, every block's reference count against a census of them, and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Unit tests of the btree's other operations (algorithms.md §5.2, §5.4, §5.5, §5.7, §5.8):
 // multi-level trees, remove_leaves, remove of absent keys, walk, the cursor, lookup_next and
 // find_lowest / find_highest, the overwrite-leaf helper, del, and a deep random tree.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Unit tests of the btree's shape rules (algorithms.md §5.3, §5.5): every split, rebalance,
 // merge and collapse with the exact node counts the spec implies, and reference counting of
 // overwrites, collapses and copy-on-write snapshots. Every scenario ends by checking the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dm-cache metadata against Debian's thin-provisioning-tools 0.9 (cache_check, cache_dump,
 // cache_restore): random caches our engine commits pass cache_check and cache_dump prints our
 // model (allowing for 0.9's version-2 dirty bug); cache_restore images read back identically

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Cache metadata under I/O errors and power cuts on the simulated disk: after any fault — an
 // aborted transaction or a power cut followed by a reopen — the metadata holds exactly the last
 // committed state (or the commit in flight, when its superblock became durable), and the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // CacheMetadata (dm-cache metadata, versions 1 and 2) on a simulated disk: every operation, the
 // clean-shutdown flag, resize refusal, abort, reopen; the dmtest metadata_use_kernel numbers; and
 // random workloads against a model, with the independent checker after every commit.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A model of dm-cache metadata for the cache tests: what the engine was told, printed the way
 // cache_dump prints it. Random workloads drive the engine and this model side by side.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The dm-cache scenarios (scenarios/cache/cache_scenarios.h): the crash and I/O-error workload passes
 // seeds 1..4 (versions 1 and 2) with every switch off and really injects faults; the cache
 // regressions of seed bugs (i) and (j) fail with their switch on, naming the symptom, and pass

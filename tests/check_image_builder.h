@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Test-only: lays out persistent-data metadata by hand, byte by byte from ondisk-format.md, so
 // the checker can be tested before (and independently of) the engine. Every block is stamped
 // (blocknr + checksum with its type's salt) when image() is called, so a test can change a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The pdsim program on bad input: one line on stderr saying what and where, a non-zero exit,
 // nothing written, no crash.
 #include <gtest/gtest.h>

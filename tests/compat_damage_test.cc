@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Damage and real kernel images, judged by both thin_check 0.9 and pdsim check: pdsim must report
 // every damage thin_check reports (and the ones it misses); kernel images must dump exactly as
 // thin_dump dumps them and check clean.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Against the real thin-provisioning-tools (Debian's thin-provisioning-tools, installed by
 // ./run-tests): images our engine commits pass thin_check and thin_dump them as our model says;
 // images thin_restore writes read back identically through pdsim dump and check clean.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Two runs of one seed must agree byte for byte: the disk's log and image, and the text pdsim
 // prints for a suite run.
 #include <sstream>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The engine rollback scenario (scenarios/engine/engine_rollback.h) over 40 seeds: every error rolls
 // back exactly, every power cut recovers the last commit, and the checker is clean throughout.
 #include <gtest/gtest.h>

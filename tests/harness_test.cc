@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The thin harness's stricter oracles (issue 12): lookups find what a walk misses, an engine error
 // the disk did not cause fails the run while one a fault caused does not, the kernel's
 // out-of-metadata data-block leak is tolerated exactly, and the steering steps reach the states

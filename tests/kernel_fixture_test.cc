@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Real metadata images written by a Linux kernel (../shared/fixtures/kernel-metadata): our engine
 // must read them exactly: superblock fields and checksum, space-map roots, every count.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The metadata-store protocol (core/tm/metadata_store.h): the superblock validator, the commit
 // steps and the two abort options.
 #include "core/tm/metadata_store.h"

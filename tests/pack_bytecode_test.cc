@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The pack byte-code (pack-format.md §5, §6): the encoder against the spec's worked examples, the
 // decoder's round trip, and one test per way a block's program can be malformed.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // `pdsim pack`, `pdsim unpack`, and packs as inputs of the other commands: `dump` and `check` of a
 // kernel fixture's pack print what they print for the raw image; a bad pack gets one line.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Pack files end to end: the kernel fixtures unpack to exactly their raw images (and our encoder
 // reproduces upstream's byte-code for every block in them); random engine pools round-trip
 // through pack and unpack; packing is deterministic.

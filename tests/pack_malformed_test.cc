@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Malformed pack files, one hand-made pack per defect: each is refused with one corruption error
 // in its own words (so a test cannot pass on some other error), and unpacking one writes nothing.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Helpers for the pack tests: hand-made packs (header, zlib records, entries) and valid blocks.
 #pragma once
 

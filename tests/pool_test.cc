@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dm-thin pool modes (algorithms.md §8.12) over the engine on SimDisk: the dmtest read-only and
 // resize scenarios at the metadata level.
 #include <gtest/gtest.h>

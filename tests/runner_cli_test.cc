@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // `pdsim list` and `pdsim run` as a user runs them: what list shows, exit codes, a seed-bug run
 // that prints a shrunk trace and a replay command that reproduces it, and the same output from
 // two processes. The seed-bug report (`pdsim run seeds --json`, ~10 s) is in

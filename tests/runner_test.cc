@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The scenario runner (scenarios/runner/runner.h) and its parts: the delta-debugging shrinker, the
 // write-ordering oracle, run()'s exit codes, summary table, JSON report, shards, required coverage
 // marks and --replay, determinism of the per-seed output, and shrinking a seed-bug failure end to

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The soak label's scenario runs: the slow dmtest re-creation resize_after_exhaust (about 8 s a
 // seed) passes seeds 1..2 with the real thin_check on a sample of images; every scenario passes
 // with every seed-bug switch off over more than 1,000 seeds in all, far from the seeds the suites

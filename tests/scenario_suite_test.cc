@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The ctest guard of the main job: every scenario of the `default` suite passes seeds 1..3 (with
 // the real thin_check on a sample of images, as `pdsim run default` runs), and every dmtest
 // re-creation passes seeds 1..2 — resize_after_exhaust, about 8 s a seed, is in the soak label

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The engine seam (core/seam/): a second engine plugs into the scenarios unchanged. A forwarding
 // engine around ours runs thin scenarios through RunOptions::thin_engine; the runs pass, print the
 // same lines as with ours, and every metadata operation went through the forwarding engine.

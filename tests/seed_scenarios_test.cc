@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The seed-bug regression scenarios (scenarios/seeds/): each fails with its switch on within
 // seeds 1..8, naming the symptom, and passes with every switch off — "10 of 10 caught, 0 false
 // alarms" as part of the default test run.

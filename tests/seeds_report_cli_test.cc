@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // `pdsim run seeds --json FILE` (about 10 s, hence the soak label): exit 0, and the report holds
 // ten bug objects, each caught with its switch on, with the seeds it took and its shrunk steps,
 // and clean with every switch off.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Long runs behind `./run-tests --soak` (ctest label `soak`): the default suite's scenarios over
 // many more seeds than the default test run uses.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The checker on real kernel-written thin metadata (shared/fixtures/kernel-metadata).
 #include <gtest/gtest.h>
 

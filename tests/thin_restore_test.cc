@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The streaming restore (restore_thin_xml) and the bulk device load under it: a pool dumped and
 // restored comes back identical whether its mappings ascend (bulk-built subtrees) or not (the
 // insert fallback), the result checks clean, and errors found while building name the element.

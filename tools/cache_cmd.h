@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // `pdsim cache-restore`, `pdsim cache-dump`, `pdsim cache-check`: the cache tools, in
 // cache_dump's XML format. main() registers them with one line and dispatches with another.
 #pragma once

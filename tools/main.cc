@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // pdsim — the command-line program. Each command is a subcommand of this one binary.
 #include <cstdint>
 #include <iostream>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // `pdsim pack IMAGE -o FILE.pack` and `pdsim unpack FILE.pack -o IMAGE`: thin_metadata_pack files
 // (core/pack). Kept out of main.cc: main only constructs PackCommands and asks it to run.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // `pdsim restore`: thin_dump XML -> pool metadata in an existing file or device.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A scratch device for the restore commands: the metadata is built here first and copied to the
 // output only once it committed, so a refused document writes nothing to the output.
 #pragma once

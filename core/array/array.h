@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // pdsim — dm-array (algorithms.md §6): a persistent array of fixed-size values, stored as a
 // single-level btree from array-block index to array-block location. Array blocks are
 // copy-on-write and may be shared; the btree's value type (array-block pointer) keeps their

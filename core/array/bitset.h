@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // pdsim — dm-bitset (algorithms.md §7): a dm-array of u64 words, bit i is bit i%64 of word i/64.
 // One word is cached in memory (index, value, dirty); test/set/clear go through it, and flush()
 // writes a dirty cached word back with array set and then invalidates the cache. Clients flush

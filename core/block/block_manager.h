@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // pdsim — the block manager (algorithms.md §1).
 //
 // A bounded cache of 4096-byte blocks over a BlockDevice with RAII read and write references,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The persistent-data block checksum (ondisk-format.md §3): CRC-32C over bytes 4..4095 with
 // seed 0xFFFFFFFF and no final inversion, XORed with a per-block-type salt, stored LE at offset 0.
 #pragma once

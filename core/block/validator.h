@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Validators (ondisk-format.md §3.3): each block type stamps its own block number and checksum
 // when a block is written back, and checks them when the block is first read into the cache.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The btree's read paths (lookup, lookup_next, find_lowest/highest, walk, cursor), tree creation,
 // whole-tree deletion, and the common value types.
 #include <algorithm>

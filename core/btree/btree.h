@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // pdsim — the copy-on-write btree (algorithms.md §5).
 //
 // Keys are u64; a k-level tree takes a k-tuple of keys: level 0's leaf values are the roots of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Internals shared by the btree's read, insert and remove paths: entry moves within and between
 // nodes, child-count bookkeeping for shadowed copies, and the shadow spine.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Bottom-up construction of a one-level btree from entries given in strictly ascending key
 // order (bulk loading, as when restoring a dump). Each level fills one node at a time and writes
 // it through the transaction manager once the next one starts, so memory is two nodes per level.

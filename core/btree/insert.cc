@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Insert (algorithms.md §5.3): a shadow spine from the root down, making room pre-emptively:
 // a full root splits beneath; a full non-root node first tries to move entries to an unshared
 // sibling with at least 8 free slots (left first), else splits one into two (at the edges, or

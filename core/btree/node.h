@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The btree node layout (ondisk-format.md §4): a 32-byte header, max_entries u64 keys, then
 // max_entries values of value_size bytes, all little-endian. NodeView reads one; NodeEdit also
 // writes. Both are thin views over a locked block's bytes: they own nothing.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Remove (algorithms.md §5.5): a shadow spine from the root down that rebalances the children of
 // every internal node before entering one, so that the child always has more than the minimum:
 // a single-child root collapses into its child; otherwise the child is merged with or takes

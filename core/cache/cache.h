@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // pdsim — core/cache, the face of the dm-cache layer: CacheMetadata (our engine behind the cache
 // seam, and pdsim_cache_engine()), the on-disk format, cache_dump XML and cache_restore XML.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Writes cache metadata as cache_dump's XML (verification.md §3.4): the superblock line, the
 // mapped blocks in cache-block order and their hints (base64 of the raw bytes). Reads through
 // validators only; never writes. As cache_dump 0.9: hint_width is always 4 (the only hint size)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dm-cache's on-disk structures (ondisk-format.md §9): the cache superblock and the packed
 // mapping value. Versions 1 and 2 differ only in where a block's dirty bit lives: v1 in the
 // mapping value (M_DIRTY), v2 in a separate dirty bitset whose root the superblock records.

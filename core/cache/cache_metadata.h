@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // pdsim — dm-cache metadata (algorithms.md §9), versions 1 and 2, on top of the engine: the
 // superblock, the mapping array (one u64 per cache block), the policy-hint array, the discard
 // bitset over the origin device and, in version 2, the dirty bitset. Arrays and bitsets are

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Builds cache metadata from cache_dump's XML (parsed with expat). Malformed XML, unknown
 // elements, missing or out-of-range numbers, cache blocks beyond nr_cache_blocks or given twice,
 // an origin block mapped twice, bad hint data and discards (the format has no discard block

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Cache entry point of the checker: the cache superblock (ondisk-format.md §9.1) translated into
 // a generic check::Input — the mapping, hint, discard and (version 2) dirty arrays and the
 // metadata space map — plus the cache-only checks on what the arrays hold: each array's length

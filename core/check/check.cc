@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // check(): the orchestration. Order matters only in one way: every reference (space-map
 // structures, trees, direct references) is counted before the space maps are compared.
 #include "core/check/check.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // pdsim — the independent metadata checker.
 //
 // Reads a metadata device read-only and recomputes everything from scratch: every btree node,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Shared state of one check() run: the problem list, the recomputed reference counts, the role
 // each block has been read as, and validated block reads. Internal to core/check.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The checker's own reading of the on-disk layouts (ondisk-format.md §4–§6). Deliberately not
 // shared with the engine's core/btree or core/sm: see check.h.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Reading the two space-map variants (ondisk-format.md §5) and comparing what they say with the
 // recomputed reference counts. Internal to core/check.
 //

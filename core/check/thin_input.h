@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Thin-pool entry point of the checker: the thin superblock (ondisk-format.md §8.1) translated
 // into a generic check::Input, plus the thin-only cross-checks (device details vs mapping tree).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Btree validation and reference counting (ondisk-format.md §4). Internal to core/check.
 //
 // Counting rule for shared subtrees (algorithms.md §5.6): a node's own reference count is the

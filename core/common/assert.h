@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // pdsim — assertions that stay on.
 //
 // PDSIM_ASSERT(cond, "what") checks a cheap invariant (a lock state, a count, a node's fill, a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // pdsim — core/common, the face of the layer every other one uses:
 //   Result<T> / Status and PDSIM_TRY (errors as values, [[nodiscard]], a misused one traps),
 //   PDSIM_ASSERT / PDSIM_ASSERT_SLOW (invariants that stay on), little-endian loads and stores,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), raw form: the caller passes the initial
 // register value and gets the final register back, with no inversion either side.
 // The standard CRC-32C of a buffer is crc32c_raw(0xFFFFFFFF, buf) ^ 0xFFFFFFFF.

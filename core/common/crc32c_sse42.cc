@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Compiled with -msse4.2 (see core/CMakeLists.txt); only called after a run-time CPU check.
 #include <cstring>
 

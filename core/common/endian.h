@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Little-endian loads and stores for on-disk fields (every multi-byte integer on disk is LE).
 #pragma once
 

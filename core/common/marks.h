@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Coverage marks: named counters in the engine's rare paths (a btree merge, a space-map extend
 // round, a queue application...). A scenario reports which marks its runs hit and may require
 // some, failing when its workload never reached the path it exists for.

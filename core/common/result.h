@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // pdsim — errors as values.
 //
 // Every fallible call in pdsim returns a Result<T> (or Status = Result<void>). Both are

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Switches that put the ten historical kernel bugs of ../shared/spec/seed-bugs.md back into the
 // engine, one per bug, all off by default. pdsim exists to show that its checks catch each of
 // them: `pdsim run seeds` runs one regression scenario per bug with its switch on and off.

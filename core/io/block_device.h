@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // pdsim — the storage seam.
 //
 // The engine talks to storage only through BlockDevice: fixed 4096-byte blocks, read, write

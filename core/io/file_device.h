@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // FileDevice: BlockDevice over a regular file or a block device (pread / pwrite / fdatasync).
 #pragma once
 

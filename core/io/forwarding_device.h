@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // pdsim — ForwardingDevice: a BlockDevice that passes every call to another one. Decorators
 // (the ordering oracle, a growable view of a device, the restore's scratch device, a test's
 // counting device) derive from it and override only the calls they change.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Which metadata blocks a pack holds: every block whose checksum is valid for one of the seven
 // block-type salts (pack-format.md §4.1). This is a classification by checksum, not a tree walk:
 // stale copies and metadata-snapshot blocks are included; a damaged block is not.

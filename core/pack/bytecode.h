@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The per-block byte-code of pack files (pack-format.md §5, §6): a small instruction set that,
 // run from base = 0, produces exactly one 4096-byte block. The encoder follows upstream's choices
 // (§6) so our uncompressed byte-code equals theirs; the decoder accepts any well-formed program

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // pdsim — thin_metadata_pack files (../shared/spec/pack-format.md, version 3).
 //
 // A pack is a 32-byte header (magic, version 3, block size 4096, nr_blocks) and records, each an

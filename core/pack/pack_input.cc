@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Packs as inputs: decoded into a read-only in-memory device, or unpacked to a raw file.
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Reading pack files: framing, streaming inflate, validation (pack-format.md §2, §3, §8).
 #include <zlib.h>
 

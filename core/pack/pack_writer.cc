@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Writing pack files (pack-format.md §9): header, then records of up to 1024 entries, blocks in
 // ascending order, each record one complete zlib stream at level 6. Nothing depends on threads or
 // time, so the same image always gives the same bytes.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // PartialFile: an output written as PATH.partial and renamed over PATH only when complete, so a
 // failure never leaves a file at PATH that looks good. Destroyed uncommitted, it removes the
 // partial file.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // pdsim — the face of pdata, the one designed loop of the engine (core/tm, core/sm, core/btree,
 // core/array): the transaction manager and the metadata-store protocol, the space maps, the
 // copy-on-write btree and its builder, dm-array and dm-bitset. Their internals (btree_internal.h,

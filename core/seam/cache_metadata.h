@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // pdsim — the engine seam for dm-cache metadata: the operations of the kernel's
 // dm-cache-metadata.h, as one interface. The cache harness and every cache scenario drive metadata
 // only through it, so that a second implementation plugs into them unchanged. Ours is

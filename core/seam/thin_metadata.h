@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // pdsim — the engine seam for thin-pool metadata: the operations of the kernel's
 // dm-thin-metadata.h, as one interface. The pool target (core/thin/pool.h), the pool harness and
 // every thin scenario drive metadata only through it, so that a second implementation (the

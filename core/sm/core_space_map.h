@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // CoreSpaceMap: an in-memory space map for tests of the structures above it. It follows the
 // common allocation rules (a block must be free in both the committed and the current view; the
 // cursor survives commits) but persists nothing.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "core/sm/disk_space_map.h"
 
 #include <fmt/format.h>

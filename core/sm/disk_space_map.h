@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // pdsim — the disk space map (algorithms.md §3.5): reference counts of the thin-pool *data*
 // device, kept on the metadata device (index btree, bitmaps, overflow btree) and allocated from
 // the metadata space map through the transaction manager. No recursion: it never allocates from

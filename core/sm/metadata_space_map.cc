@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "core/common/marks.h"
 #include "core/sm/metadata_space_map.h"
 

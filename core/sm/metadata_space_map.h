@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // pdsim — the metadata space map (algorithms.md §4).
 //
 // It manages the metadata device and lives on it: changing a count shadows a bitmap, may insert

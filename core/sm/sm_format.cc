@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "core/sm/sm_format.h"
 
 #include "core/block/checksum.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // On-disk pieces shared by the disk and metadata space maps (ondisk-format.md §5): the 32-byte
 // root, 16-byte index entries, 2-bit bitmap entries, and the validators of bitmap and index
 // blocks.

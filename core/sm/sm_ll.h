@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The low level shared by the disk and metadata space maps (algorithms.md §3.2–§3.4): bitmaps of
 // 2-bit counts located through index entries, the overflow ref-count btree for counts >= 3,
 // allocation search, range inc/dec in per-bitmap batches, set_count and extend.

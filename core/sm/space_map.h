@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // pdsim — the abstract space map (algorithms.md §3.1).
 //
 // A space map keeps a reference count per block of the device it manages. This interface sits

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // pdsim — dm-thin's pool modes (algorithms.md §8.12) over the thin-metadata seam (core/seam/thin_metadata.h; ours is PoolMetadata): what the pool target does
 // with messages, provisioning writes, discards, commits and resumes in each mode, and when it
 // moves between WRITE, OUT_OF_DATA_SPACE, OUT_OF_METADATA_SPACE, READ_ONLY and FAIL.

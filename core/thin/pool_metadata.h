@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // pdsim — dm-thin pool metadata (algorithms.md §8) on top of the engine: the superblock, the
 // device-details tree, the two-level mapping tree (device id -> virtual block -> block_time),
 // the data space map, snapshots that share their origin's mapping tree by reference count,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // PoolMetadata, building a pool from a dump: device details and mappings as given (restore_*),
 // and the bulk load of one device at a time (begin_load, load_range, end_load), packed bottom-up
 // by btree::Builder while the mappings come in order.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The restore's event stream: the parser (core/thin/thin_restore.cc) hands each element to a
 // Sink in document order; Pipeline runs another sink on a worker thread so that building the pool
 // overlaps parsing. Internal to core/thin.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // pdsim — core/thin, the face of the thin-pool layer: PoolMetadata (our engine behind the thin
 // seam, and pdsim_thin_engine()), the pool target's modes (Pool), the on-disk format, thin_dump
 // XML and thin_restore XML.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "core/thin/thin_dump.h"
 
 #include <sstream>

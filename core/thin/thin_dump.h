@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // thin_dump's XML (verification.md §3.1): the superblock line, then one <device> per entry of the
 // details tree in id order, its mappings from the mapping tree with runs of consecutive virtual
 // blocks that map to consecutive data blocks at the same time coalesced into range_mapping.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dm-thin's on-disk structures (ondisk-format.md §8): the superblock, device details, and the
 // packed block_time mapping value.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Builds thin-pool metadata from thin_dump's XML (parsed with expat). Malformed XML, unknown
 // elements, missing or out-of-range numbers, duplicate devices, overlapping mappings and mappings
 // beyond the data device are refused with one line saying what and where.

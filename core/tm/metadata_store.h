@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // pdsim — the metadata-store protocol: what every persistent-data metadata format (the thin pool,
 // the cache, the scenarios' engine store) does the same way, written once, so that the
 // crash-safety rule lives in one place.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // pdsim — the transaction manager (algorithms.md §2): copy-on-write shadowing and the two-phase
 // commit.
 //

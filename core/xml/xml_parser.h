@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // pdsim — reading XML input (thin_dump's and cache_dump's formats) through expat, once for both
 // restores: the input is streamed in 1 MiB chunks, so memory stays bounded whatever its size;
 // every error names where it happened ("line L, column C: what"); the first error wins and

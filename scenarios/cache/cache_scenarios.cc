@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dm-cache metadata scenarios: the steps each seed runs (generate) and the scenarios around them.
 // Replay is the harness's (scenarios/harness/cache_harness.h), shared by all three.
 #include "scenarios/cache/cache_scenarios.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dm-cache metadata scenarios (on scenarios/harness/cache_harness.h):
 //   - cache_crash: a random cache workload, version 1 or 2 by seed, under injected I/O errors and
 //     power cuts (default suite);

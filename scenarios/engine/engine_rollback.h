@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The engine rollback scenario: a random workload on EngineStore (single-level map, two-level
 // volume trees with snapshots, both space maps) over a SimDisk with random I/O errors and power
 // cuts. After every error the transaction is aborted; after every power cut the store is reopened

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "scenarios/engine/engine_scenarios.h"
 
 #include "scenarios/engine/engine_rollback.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The engine family: the simulator's self-test and the raw engine rollback workload.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The simulator self-test: checks SimDisk, FaultPlan, WriteLog, CrashStates and the block
 // manager's validators against independent models, one seed at a time.
 #pragma once

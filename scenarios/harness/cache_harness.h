@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // CacheHarness: dm-cache metadata (core/cache) on a SimDisk, with a model of what each
 // transaction committed, and the checks every cache scenario shares — the analogue of
 // PoolHarness for dm-cache:

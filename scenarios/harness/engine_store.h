@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // EngineStore: the smallest complete user of the engine, for raw btree / space-map workloads
 // and their fault tests. A superblock of our own (block 0) holds a transaction id, the metadata
 // and data space-map roots, a single-level map (key -> value, no references) and a two-level

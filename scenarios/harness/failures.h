@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // One failure collector for the harnesses and scenarios: failure lines, the first naming the
 // symptom, each with an optional prefix ("seed 7: "), at most `limit` kept (a run that goes wrong
 // early would otherwise repeat its symptom for every later step).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The write-ordering oracle: a BlockDevice between the engine and the disk that checks, online
 // and without any crash, the two rules a crash-safe commit rests on:
 //   1. no block reachable from the last committed superblock is overwritten before the next

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // PoolHarness, its checks and oracles: the free-count and allocation oracles, lookups and walks
 // against the model, the reopen after a crash or an error (exactly the last commit, or the one in
 // flight), the independent checker and thin_check on the image, and the offline repair.

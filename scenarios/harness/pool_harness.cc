@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // PoolHarness, its operations: each drives the pool through the seam, keeps the model in step
 // and judges an error (the disk's doing, or a failure). Its checks and oracles are in
 // pool_checks.cc; the model and the state readers in pool_state.{h,cc}.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // PoolHarness: a dm-thin pool (core/thin/pool.h) on a SimDisk, behind the write-ordering oracle,
 // with a model of what each transaction committed, and the checks every thin scenario shares:
 //   - after a power cut or an injected error: reopen from the durable image; the pool is exactly

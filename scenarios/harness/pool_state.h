@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What a thin pool holds, as the harness's model sees it, and the two ways of reading it back
 // from metadata behind the seam: a walk of every device, and lookups the way the kernel reads.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The registry: every scenario, and the suites that group them (`pdsim list`).
 //
 // Scenarios come from family tables: each family (engine/, thin/, cache/, seeds/) exports a

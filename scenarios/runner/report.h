@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The JSON reports of `pdsim run --json FILE`, built from one schema (nlohmann::ordered_json, so
 // fields keep the order below). Every report starts with "schema" (which report) and "version"
 // (kReportVersion; a reader must refuse a version it does not know). Counts are integers;

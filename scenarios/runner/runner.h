@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The scenario runner behind `pdsim run`: runs a suite or one scenario seed by seed with seed-bug
 // switches on, collects coverage marks, shrinks failing step lists (delta debugging), prints a
 // progress line, per-seed lines and a summary table, and writes a JSON report.

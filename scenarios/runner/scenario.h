@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A scenario: a named, seeded workload with its fault plan and its checks. Suites group them;
 // `pdsim run SUITE|SCENARIO` runs them seed by seed (scenarios/runner/runner.h).
 //

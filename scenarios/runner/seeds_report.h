@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // `pdsim run seeds`: the seed-bug report. For every switch: its regression scenario run with the
 // switch on until it fails (seeds and operations until caught, the shrunk trace), the same seeds
 // with every switch off (no false alarm), and which other scenarios also see the bug.

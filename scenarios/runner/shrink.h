@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Shrinking a failing run's steps (delta debugging) and the steps files it leaves behind.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Regression for seed bug (a), "dm transaction manager: fix corruption due to non-atomic
 // transaction commit".
 //

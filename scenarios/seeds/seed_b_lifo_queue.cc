@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Regression for seed bug (b), "dm space map metadata: fix refcount decrement below 0 which
 // caused corruption".
 //

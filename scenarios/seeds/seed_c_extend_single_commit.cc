@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Regression for seed bug (c), "dm space map metadata: fix bug in resizing of thin metadata".
 //
 // What broke: extending the metadata space map ran one round of {count the blocks handed out in

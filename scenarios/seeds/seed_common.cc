@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "scenarios/seeds/seed_common.h"
 
 #include <sstream>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Shared pieces of the seed-bug scenarios (scenarios/seeds/): a growable view of a disk, the
 // independent checker as failure lines, a bare engine harness (block manager, transaction
 // manager, metadata space map, a zeroed superblock) and the run record.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Regression for seed bug (d), "dm space map metadata: fix extending the space map".
 //
 // What broke: extend left bootstrap mode as soon as the new bitmaps were allocated; counting them

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Regression for seed bug (e), "dm space map common: make sure new space is used during extend".
 //
 // What broke: the common extend allocated the new bitmap blocks first and raised nr_blocks

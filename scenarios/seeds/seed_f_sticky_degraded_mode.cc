@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Regression for seed bug (f), "dm thin: allow pool in read-only mode to transition to
 // read-write mode".
 //

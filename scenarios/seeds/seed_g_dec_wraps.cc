@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Regression for seed bug (g), "dm space map: disallow decrementing a reference count below
 // zero".
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Regression for seed bug (h), "dm space map metadata: return on failure in
 // sm_metadata_new_block".
 //

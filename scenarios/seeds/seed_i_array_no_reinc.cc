@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Regression for seed bug (i), "dm array: fix a reference counting bug in shadow_ablock".
 //
 // What broke: after shadowing an array block b (which already dropped one reference to b),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Regression for seed bug (j), "dm array: fix bug in growing array".
 //
 // What broke: growing an array whose last block was partial filled that tail block up, then

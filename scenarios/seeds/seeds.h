@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The seed-bug regression scenarios: one per historical bug of ../shared/spec/seed-bugs.md, in
 // the order (a)..(j). Each drives its bug's trigger workload on a SimDisk with seeded variation
 // and checks the result with the independent checker and simple models. With its switch on

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The crash explorer: runs a thin workload with the disk's WriteLog on, then checks every crash
 // state the log allows (sim/crash_states.h): after each write and flush, the durable prefix plus
 // every subset of at most K pending writes, plus torn variants — exhaustive for small points,

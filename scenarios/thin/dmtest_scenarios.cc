@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // device-mapper-test-suite tests re-created in simulation (../shared/spec/dmtest-scenarios.md):
 // what each test does and asserts, reduced to metadata operations on a PoolHarness.
 #include <fmt/format.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Random thin-pool workloads: snapshot storms, discard storms and the swarm (each seed draws its
 // own operation mix and fault plan), as step lists (scenarios/thin/thin_steps.h).
 

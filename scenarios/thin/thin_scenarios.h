@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The thin-pool scenarios: dmtest re-creations, random storms, the swarm and the crash explorer.
 #pragma once
 

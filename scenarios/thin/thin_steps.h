@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The thin step language: one text line per step, run against a PoolHarness. Every random thin
 // workload (storms, faults, swarm, tree shapes) generates a step list from its seed, so a failing
 // seed shrinks by delta debugging and replays from a file.

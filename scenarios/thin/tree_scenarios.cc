@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Tree shapes: workloads that grow big mapping trees (two and three node levels per device,
 // tens of thousands of mappings), share them with chains of snapshots, and then shrink them in
 // every shape — single removes, range discards, whole-device deletes in random order, drains

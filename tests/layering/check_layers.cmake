@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # cmake -DROOT=<repository> -P check_layers.cmake
 cmake_minimum_required(VERSION 3.25)
 # Every #include "core/<dir>/..." or "sim/..." in a layer's sources must name a layer that layer

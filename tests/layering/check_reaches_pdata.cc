@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Link probe: this program links only pdsim_check and calls into pdata (the space-map block
 // validators, defined in core/sm). It must fail to link; tests/layering/CMakeLists.txt expects
 // exactly that, with an undefined reference to the pdata symbol.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Every layer's face header compiles, and they compile together.
 #include "core/common/common.h"
 #include "core/io/io.h"

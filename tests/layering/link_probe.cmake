@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # cmake -DBUILD_DIR=<build> -P link_probe.cmake
 cmake_minimum_required(VERSION 3.25)
 execute_process(COMMAND ${CMAKE_COMMAND} --build ${BUILD_DIR} --target layering_check_alone
