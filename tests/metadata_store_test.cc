@@ -8,9 +8,11 @@
 #include <memory>
 
 #include "core/block/block_manager.h"
+#include "core/cache/cache_metadata.h"
 #include "core/common/endian.h"
 #include "core/io/forwarding_device.h"
 #include "core/sm/metadata_space_map.h"
+#include "core/thin/pool_metadata.h"
 #include "sim/sim_disk.h"
 
 namespace pdsim {
@@ -96,6 +98,26 @@ TEST(MetadataStore, AbortFlushesTheDeviceUnlessTheKernelOptionIsNamed) {
   EXPECT_EQ(dev.flushes, before + 1);
   ASSERT_TRUE(abort_transaction(s.tm, dev, AbortFlush::kernel_no_flush));
   EXPECT_EQ(dev.flushes, before + 1);
+}
+
+// Where each store uses which: the thin pool keeps the kernel's no-flush abort, the cache flushes.
+TEST(MetadataStore, ThePoolAbortsWithoutAFlushAndTheCacheWithOne) {
+  sim::SimDisk thin_disk(256, 1);
+  CountingDevice thin_dev(thin_disk);
+  auto pool = thin::PoolMetadata::format(thin_dev, 128);
+  ASSERT_TRUE(pool) << pool.error().message();
+  ASSERT_TRUE((*pool)->create_thin(0));
+  int before = thin_dev.flushes;
+  ASSERT_TRUE((*pool)->abort());
+  EXPECT_EQ(thin_dev.flushes, before);
+
+  sim::SimDisk cache_disk(256, 1);
+  CountingDevice cache_dev(cache_disk);
+  auto cache = cache::CacheMetadata::format(cache_dev, 64, 2);
+  ASSERT_TRUE(cache) << cache.error().message();
+  before = cache_dev.flushes;
+  ASSERT_TRUE((*cache)->abort());
+  EXPECT_EQ(cache_dev.flushes, before + 1);
 }
 
 }  // namespace
