@@ -221,6 +221,8 @@ Scenario cache_swarm_scenario() {
   return s;
 }
 
+std::vector<Scenario> cache_scenarios() { return {cache_crash_scenario(), cache_swarm_scenario()}; }
+
 std::vector<Scenario> cache_regression_scenarios() {
   std::vector<Scenario> v;
   v.push_back(make("cache_remap_after_commit_fails",

@@ -15,6 +15,8 @@ namespace pdsim::scenarios {
 
 [[nodiscard]] Scenario cache_crash_scenario();
 [[nodiscard]] Scenario cache_swarm_scenario();
+// The family's table: cache_crash, cache_swarm.
+[[nodiscard]] std::vector<Scenario> cache_scenarios();
 // The cache regressions of seed bugs (i) and (j), in the order (i), (j).
 [[nodiscard]] std::vector<Scenario> cache_regression_scenarios();
 

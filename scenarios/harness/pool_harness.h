@@ -42,8 +42,6 @@ struct HarnessConfig {
   // The metadata block cache's bound: small, every transaction evicts dirty blocks before its
   // commit, so write errors hit evictions (whose errors the next flush must report).
   std::size_t cache_blocks = thin::PoolMetadata::kDefaultCacheBlocks;
-  // The engine behind the seam (core/seam/thin_metadata.h); nullptr: the run's (RunOptions), else ours.
-  seam::ThinEngine* engine = nullptr;
 };
 
 class PoolHarness {
@@ -79,7 +77,6 @@ class PoolHarness {
   [[nodiscard]] bool failed() const { return !failures_.empty(); }
   // The engine behind the seam this harness drives.
   [[nodiscard]] seam::ThinEngine& engine() const {
-    if (cfg_.engine != nullptr) return *cfg_.engine;
     if (opts_.thin_engine != nullptr) return *opts_.thin_engine;
     return thin::pdsim_thin_engine();
   }

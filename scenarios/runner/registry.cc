@@ -15,9 +15,6 @@
 namespace pdsim::scenarios {
 namespace {
 
-std::vector<Scenario> crash_scenarios() { return {crash_explorer_scenario()}; }
-std::vector<Scenario> cache_scenarios() { return {cache_crash_scenario(), cache_swarm_scenario()}; }
-
 // Every family, in the order `pdsim list` and the "all" suite show them.
 const std::vector<Family>& families() {
   static const std::vector<Family> f{
@@ -98,10 +95,7 @@ const Built& built() {
   return b;
 }
 
-}  // namespace
-
-Status check_registry(const std::vector<Family>& fams, const std::vector<SuiteDef>& suites) {
-  const Built b = build(fams);
+Status check_built(const Built& b, const std::vector<SuiteDef>& suites) {
   std::set<std::string> scenario_names;
   for (const auto& s : b.scenarios) {
     if (s.name.empty()) return Error::invalid("registry: a scenario has no name");
@@ -129,7 +123,14 @@ Status check_registry(const std::vector<Family>& fams, const std::vector<SuiteDe
   return {};
 }
 
-Status check_registry() { return check_registry(families(), suite_defs()); }
+}  // namespace
+
+Status check_registry(const std::vector<Family>& fams, const std::vector<SuiteDef>& suites) {
+  return check_built(build(fams), suites);
+}
+
+// The tables the CLI runs from, checked as built once (all_scenarios() serves the same copy).
+Status check_registry() { return check_built(built(), suite_defs()); }
 
 const std::vector<Scenario>& all_scenarios() { return built().scenarios; }
 

@@ -27,13 +27,14 @@ struct BugRow {
 
 // One switch's row: its first regression in the seeds suite run with the switch on until it
 // fails (then shrunk), the same seeds with every switch off, and which other scenarios see it.
-BugRow check_bug(const BugInfo& info, const RunRequest& req, const RunOptions& quiet, std::ostream& sink) {
+BugRow check_bug(const BugInfo& info, const Suite& seeds, const Suite& others, const RunRequest& req,
+                 const RunOptions& quiet, std::ostream& sink) {
   BugRow row;
   row.bug = &info;
   // The bug's first regression in the suite is its row; later ones (the cache regressions of
   // (i) and (j)) are checked with the scenarios that also see it.
   std::vector<const Scenario*> more;
-  for (const auto& name : find_suite("seeds")->scenarios) {
+  for (const auto& name : seeds.scenarios) {
     const Scenario* s = find_scenario(name);
     PDSIM_ASSERT(s != nullptr, "the seeds suite names an unknown scenario");
     for (Bug b : s->catches) {
@@ -73,7 +74,7 @@ BugRow check_bug(const BugInfo& info, const RunRequest& req, const RunOptions& q
   }
   // Which other scenarios see the bug (one seed each, the default suite's checks).
   ScopedBugs on({info.bug});
-  for (const auto& name : find_suite("default")->scenarios) {
+  for (const auto& name : others.scenarios) {
     const Scenario* s = find_scenario(name);
     PDSIM_ASSERT(s != nullptr, "the default suite names an unknown scenario");
     if (!s->run(req.first_seed, quiet, sink).passed) row.also_seen_by.push_back(name);
@@ -123,9 +124,12 @@ int run_seeds_report(const RunRequest& req, std::ostream& out, std::ostream& err
   quiet.trace = false;
   std::ostringstream sink;
   out << fmt::format("seed bugs: {} switches, {} seeds each (from seed {})\n", all_bugs().size(), req.runs, req.first_seed);
+  const Suite* seeds = find_suite("seeds");
+  const Suite* others = find_suite("default");
+  PDSIM_ASSERT(seeds != nullptr && others != nullptr, "the seeds and default suites are registered");
   std::vector<BugRow> rows;
   for (const auto& info : all_bugs()) {
-    rows.push_back(check_bug(info, req, quiet, sink));
+    rows.push_back(check_bug(info, *seeds, *others, req, quiet, sink));
     const BugRow& row = rows.back();
     if (row.scenario != nullptr) out << fmt::format("  {}: {}\n", info.name, row.caught ? "caught" : "NOT caught");
   }

@@ -160,4 +160,6 @@ Scenario crash_explorer_scenario() {
           {}};
 }
 
+std::vector<Scenario> crash_scenarios() { return {crash_explorer_scenario()}; }
+
 }  // namespace pdsim::scenarios

@@ -6,10 +6,14 @@
 // point, or the one whose commit was under way, and pass the independent checker.
 #pragma once
 
+#include <vector>
+
 #include "scenarios/runner/scenario.h"
 
 namespace pdsim::scenarios {
 
 [[nodiscard]] Scenario crash_explorer_scenario();
+// The family's table (the crash explorer alone).
+[[nodiscard]] std::vector<Scenario> crash_scenarios();
 
 }  // namespace pdsim::scenarios
