@@ -18,6 +18,7 @@
 #include "core/pack/pack.h"
 #include "core/thin/thin_dump.h"
 #include "core/thin/thin_restore.h"
+#include "kernel/kernel_engine.h"
 #include "scenarios/runner/runner.h"
 #include "scenarios/runner/registry.h"
 #include "tools/cache_cmd.h"
@@ -49,6 +50,7 @@ struct RunArgs {
   std::vector<std::string> bugs;
   std::string shard;
   std::string thin_check = "sample";
+  std::string engine = "pdsim";
   bool no_shrink = false;
 };
 
@@ -57,6 +59,26 @@ int cmd_run(RunArgs& a, bool seed_given) {
   if (seed_given) {
     req.first_seed = a.seed;
     req.runs = 1;
+  }
+  if (a.engine == "kernel") {
+    if (!pdsim::kernel::available()) {
+      fmt::print(stderr, "pdsim run: --engine kernel: this build has no kernel engine ({}); configure with the "
+                         "linux-source-6.1 package installed or -DPDSIM_KERNEL_SRC=TREE\n",
+                 pdsim::kernel::source_description());
+      return 2;
+    }
+    if (!a.bugs.empty()) {
+      fmt::print(stderr, "pdsim run: --bug switches a bug back on in pdsim's engine, not in the kernel's ({} has the "
+                         "fixes); to test a tree without a fix, build it with -DPDSIM_KERNEL_SRC=TREE and run the "
+                         "bug's scenario without --bug\n",
+                 pdsim::kernel::source_description());
+      return 2;
+    }
+    req.opts.thin_engine = &pdsim::kernel::thin_engine();
+    req.opts.cache_engine = &pdsim::kernel::cache_engine();
+  } else if (a.engine != "pdsim") {
+    fmt::print(stderr, "pdsim run: --engine must be pdsim or kernel, not '{}'\n", a.engine);
+    return 2;
   }
   for (const auto& name : a.bugs) {
     auto b = pdsim::find_bug(name);
@@ -202,8 +224,10 @@ int main(int argc, char** argv) {
   run->add_flag("--no-shrink", run_args.no_shrink, "Do not shrink failing runs");
   run->add_option("--max-failures", run_args.req.max_failures, "Stop after this many failed seeds (default 0: run every seed)");
   run->add_flag("--trace", run_args.req.opts.trace, "Print every step and disk operation");
+  run->add_option("--engine", run_args.engine,
+                  "Metadata engine behind the seam: pdsim (ours, default) or kernel (the kernel's own code; see 'pdsim info')");
 
-  auto* info = app.add_subcommand("info", "Print build facts (crc32c implementation, version)");
+  auto* info = app.add_subcommand("info", "Print build facts (version, crc32c implementation, the kernel tree of the kernel engine)");
 
   RestoreArgs restore_args;
   auto* restore = app.add_subcommand("restore", "Build thin-pool metadata from thin_dump's XML");
@@ -245,7 +269,8 @@ int main(int argc, char** argv) {
   if (dump->parsed()) return cmd_dump(dump_args);
   if (cache_commands.parsed()) return cache_commands.run();
   if (info->parsed()) {
-    fmt::print(std::cout, "{}\ncrc32c: {}\n", kVersion, pdsim::crc32c_implementation());
+    fmt::print(std::cout, "{}\ncrc32c: {}\nkernel engine: {}\n", kVersion, pdsim::crc32c_implementation(),
+               pdsim::kernel::source_description());
     return 0;
   }
   return 2;

@@ -14,6 +14,7 @@ std::string_view to_string(ErrorKind kind) noexcept {
     case ErrorKind::no_data: return "no_data";
     case ErrorKind::read_only: return "read_only";
     case ErrorKind::busy: return "busy";
+    case ErrorKind::engine_bug: return "engine_bug";
   }
   return "unknown";
 }

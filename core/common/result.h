@@ -23,6 +23,7 @@ enum class ErrorKind {
   no_data,     // a lookup found nothing where something was required
   read_only,   // a mutating call against a read-only device or manager (EPERM)
   busy,        // a resource is locked or the cache is pinned full
+  engine_bug,  // the engine broke its own invariant (a kernel BUG_ON): always a failure of the run
 };
 
 [[nodiscard]] std::string_view to_string(ErrorKind kind) noexcept;
@@ -38,6 +39,7 @@ class [[nodiscard]] Error {
   static Error no_data(std::string m) { return {ErrorKind::no_data, std::move(m)}; }
   static Error read_only(std::string m) { return {ErrorKind::read_only, std::move(m)}; }
   static Error busy(std::string m) { return {ErrorKind::busy, std::move(m)}; }
+  static Error engine_bug(std::string m) { return {ErrorKind::engine_bug, std::move(m)}; }
 
   [[nodiscard]] ErrorKind kind() const noexcept { return kind_; }
   [[nodiscard]] const std::string& message() const noexcept { return message_; }

@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// pdsim — the kernel's dm-cache-metadata.c behind seam::CacheMetadata. Calls go through
+// cache_glue.c to the kernel's public functions. Version 2 keeps dirty bits in a bitset the
+// kernel only writes whole (dm_cache_set_dirty_bits, called by the dm-cache target at shutdown);
+// like that target, this engine keeps the bits in core, and hands them to the kernel before
+// anything that reads them (a commit, a resize, a load).
+#include <cerrno>
+#include <optional>
+
+#include "core/cache/cache_format.h"
+#include "core/common/assert.h"
+#include "kernel/kernel_call.h"
+#include "kernel/kernel_engine.h"
+
+extern "C" {
+#include "kernel/kernel_glue.h"
+}
+
+namespace pdsim::kernel {
+namespace {
+
+class KernelCacheMetadata final : public seam::CacheMetadata {
+ public:
+  KernelCacheMetadata(BlockDevice& dev, std::size_t cache_blocks) : call_(dev, cache_blocks) {}
+  ~KernelCacheMetadata() override {
+    call_.detach();
+    if (cmd_ == nullptr) return;
+    if (call_.poisoned()) {
+      KernelCall::bury(cmd_);
+      return;
+    }
+    try {
+      pdsim_cache_drop(cmd_);
+    } catch (const KernelBug&) {
+      KernelCall::bury(cmd_);
+    }
+  }
+
+  Status open(std::uint32_t data_block_size, bool format, std::uint32_t version) {
+    PDSIM_TRY(call_.run(format ? "dm_cache_metadata_open (format)" : "dm_cache_metadata_open", [&] {
+      int err = 0;
+      cmd_ = pdsim_cache_open(call_.bdev(), data_block_size, format, version, &err);
+      return err;
+    }));
+    return load_dirty_bits();
+  }
+
+  Status resize(std::uint32_t n) override {
+    PDSIM_TRY(sync_dirty_bits());
+    PDSIM_TRY(call_.run("dm_cache_resize", [&] { return pdsim_cache_resize(cmd_, n); }));
+    if (version() >= 2) dirty_.resize(n, false);
+    return {};
+  }
+  Status insert_mapping(std::uint32_t cblock, std::uint64_t oblock) override {
+    PDSIM_TRY(call_.run("dm_cache_insert_mapping", [&] { return pdsim_cache_insert(cmd_, cblock, oblock); }));
+    return clear_dirty_in_core(cblock);
+  }
+  Status remove_mapping(std::uint32_t cblock) override {
+    PDSIM_TRY(call_.run("dm_cache_remove_mapping", [&] { return pdsim_cache_remove(cmd_, cblock); }));
+    return clear_dirty_in_core(cblock);
+  }
+  Result<std::optional<seam::CacheMapping>> lookup(std::uint32_t cblock) override {
+    bool mapped = false, dirty = false;
+    std::uint64_t oblock = 0;
+    PDSIM_TRY(call_.run("lookup in the mapping array",
+                        [&] { return pdsim_cache_lookup(cmd_, cblock, &mapped, &oblock, &dirty); }));
+    if (!mapped) return std::optional<seam::CacheMapping>();
+    if (version() >= 2) dirty = cblock < dirty_.size() && dirty_[cblock];
+    return std::optional<seam::CacheMapping>(seam::CacheMapping{oblock, dirty});
+  }
+  Status set_dirty(std::uint32_t cblock, bool dirty) override {
+    if (cblock >= cache_blocks()) return Error::invalid(fmt::format("cache block {} is past the cache's {}", cblock, cache_blocks()));
+    if (version() >= 2) {
+      if (dirty_[cblock] != dirty) {
+        dirty_[cblock] = dirty;
+        dirty_changed_ = true;
+      }
+      return {};
+    }
+    PDSIM_TRY_ASSIGN(auto m, lookup(cblock));
+    if (!m) {
+      if (!dirty) return {};
+      return Error::invalid(fmt::format("cache block {} is not mapped: it cannot be dirty", cblock));
+    }
+    return call_.run("the dirty flag of a mapping (v1)", [&] { return pdsim_cache_set_dirty_v1(cmd_, cblock, dirty); });
+  }
+  Status set_dirty_bits(const std::vector<bool>& bits) override {
+    if (bits.size() != cache_blocks())
+      return Error::invalid(fmt::format("{} dirty bits for a cache of {} blocks", bits.size(), cache_blocks()));
+    if (version() >= 2) {
+      dirty_ = bits;
+      dirty_changed_ = true;
+      return {};
+    }
+    return write_dirty_bits(bits);
+  }
+  Status load_mappings(const seam::CachePolicy& policy,
+                       const std::function<Result<bool>(const seam::LoadedMapping&)>& fn) override {
+    PDSIM_TRY(sync_dirty_bits());
+    Desc d(policy, {});
+    struct Ctx {
+      const std::function<Result<bool>(const seam::LoadedMapping&)>* fn;
+      std::optional<Error> error;
+      bool stopped = false;
+    } ctx{&fn, std::nullopt};
+    PDSIM_TRY(call_.run("dm_cache_load_mappings", [&] {
+      const int r = pdsim_cache_load_mappings(
+          cmd_, &d.desc,
+          [](void* c, std::uint64_t oblock, std::uint32_t cblock, bool dirty, std::uint32_t hint, bool hint_valid) {
+            auto* x = static_cast<Ctx*>(c);
+            if (x->stopped) return 0;  // the kernel's loader cannot stop early: skip the rest
+            seam::LoadedMapping m{cblock, oblock, dirty, hint_valid ? std::optional<std::uint32_t>(hint) : std::nullopt};
+            Result<bool> more = (*x->fn)(m);
+            if (!more) {
+              x->error = std::move(more).error();
+              return -EINTR;
+            }
+            x->stopped = !*more;
+            return 0;
+          },
+          &ctx);
+      return ctx.error ? 0 : r;
+    }));
+    if (ctx.error) return std::move(*ctx.error);
+    return {};
+  }
+
+  Status resize_discard(std::uint64_t size, std::uint64_t n) override {
+    return call_.run("dm_cache_discard_bitset_resize", [&] { return pdsim_cache_discard_resize(cmd_, size, n); });
+  }
+  Status set_discard(std::uint64_t dblock, bool discarded) override {
+    return call_.run("dm_cache_set_discard", [&] { return pdsim_cache_set_discard(cmd_, dblock, discarded); });
+  }
+  Status load_discards(const std::function<Result<bool>(std::uint64_t, bool)>& fn) override {
+    struct Ctx {
+      const std::function<Result<bool>(std::uint64_t, bool)>* fn;
+      std::optional<Error> error;
+      bool stopped = false;
+    } ctx{&fn, std::nullopt};
+    PDSIM_TRY(call_.run("dm_cache_load_discards", [&] {
+      const int r = pdsim_cache_load_discards(
+          cmd_,
+          [](void* c, std::uint64_t dblock, bool discarded) {
+            auto* x = static_cast<Ctx*>(c);
+            if (x->stopped) return 0;
+            Result<bool> more = (*x->fn)(dblock, discarded);
+            if (!more) {
+              x->error = std::move(more).error();
+              return -EINTR;
+            }
+            x->stopped = !*more;
+            return 0;
+          },
+          &ctx);
+      return ctx.error ? 0 : r;
+    }));
+    if (ctx.error) return std::move(*ctx.error);
+    return {};
+  }
+
+  // The kernel asks the policy for every cache block's hint; they are computed first, since the
+  // policy's get_hint cannot fail.
+  Status write_hints(const seam::CachePolicy& policy,
+                     const std::function<Result<std::uint32_t>(std::uint32_t)>& hint) override {
+    std::vector<std::uint32_t> hints(cache_blocks());
+    for (std::uint32_t c = 0; c < hints.size(); ++c) {
+      PDSIM_TRY_ASSIGN(hints[c], hint(c));
+    }
+    Desc d(policy, hints);
+    return call_.run("dm_cache_write_hints", [&] { return pdsim_cache_write_hints(cmd_, &d.desc); });
+  }
+  const seam::CacheStats& stats() const override {
+    pdsim_cache_stats s{};
+    if (!call_.poisoned()) pdsim_cache_get_stats(cmd_, &s);
+    stats_ = seam::CacheStats{s.read_hits, s.read_misses, s.write_hits, s.write_misses};
+    return stats_;
+  }
+  void set_stats(const seam::CacheStats& s) override {
+    const pdsim_cache_stats k{s.read_hits, s.read_misses, s.write_hits, s.write_misses};
+    if (!call_.poisoned()) pdsim_cache_set_stats(cmd_, &k);
+  }
+
+  Status commit(bool clean_shutdown) override {
+    PDSIM_TRY(sync_dirty_bits());
+    return call_.run("dm_cache_commit", [&] { return pdsim_cache_commit(cmd_, clean_shutdown); });
+  }
+  Status abort() override {
+    PDSIM_TRY(call_.run("dm_cache_metadata_abort", [&] { return pdsim_cache_abort(cmd_); }));
+    return load_dirty_bits();
+  }
+  Status set_needs_check() override {
+    return call_.run("dm_cache_metadata_set_needs_check", [&] { return pdsim_cache_set_needs_check(cmd_); });
+  }
+  // A failed instance (fail_io) cannot tell: it reports the flag as set, the safe answer.
+  bool needs_check() const override {
+    bool r = true;
+    if (call_.poisoned() || pdsim_cache_needs_check(cmd_, &r) != 0) return true;
+    return r;
+  }
+  bool clean_when_opened() const override { return !call_.poisoned() && pdsim_cache_clean_when_opened(cmd_); }
+  std::uint32_t version() const override { return call_.poisoned() ? 0 : pdsim_cache_version(cmd_); }
+  std::uint32_t cache_blocks() const override { return call_.poisoned() ? 0 : pdsim_cache_blocks(cmd_); }
+  Result<BlockNr> metadata_nr_blocks() override {
+    std::uint64_t v = 0;
+    PDSIM_TRY(call_.run("dm_cache_get_metadata_dev_size", [&] { return pdsim_cache_metadata_size(cmd_, &v); }));
+    return v;
+  }
+  Result<BlockNr> metadata_nr_free() override {
+    std::uint64_t v = 0;
+    PDSIM_TRY(call_.run("dm_cache_get_free_metadata_block_count", [&] { return pdsim_cache_metadata_free(cmd_, &v); }));
+    return v;
+  }
+
+ private:
+  struct Desc {
+    Desc(const seam::CachePolicy& p, std::vector<std::uint32_t> h) : name(p.name), hints(std::move(h)) {
+      desc.name = name.c_str();
+      for (std::size_t i = 0; i < 3; ++i) desc.version[i] = p.version[i];
+      desc.hint_size = p.hint_size;
+      desc.hints = hints.data();
+    }
+    std::string name;
+    std::vector<std::uint32_t> hints;
+    pdsim_cache_policy_desc desc{};
+  };
+
+  Status clear_dirty_in_core(std::uint32_t cblock) {
+    if (version() < 2 || cblock >= dirty_.size()) return {};
+    if (dirty_[cblock]) {
+      dirty_[cblock] = false;
+      dirty_changed_ = true;
+    }
+    return {};
+  }
+  Status write_dirty_bits(const std::vector<bool>& bits) {
+    constexpr std::size_t kBits = 8 * sizeof(unsigned long);
+    std::vector<unsigned long> words((bits.size() + kBits - 1) / kBits + 1, 0);
+    for (std::size_t i = 0; i < bits.size(); ++i)
+      if (bits[i]) words[i / kBits] |= 1UL << (i % kBits);
+    return call_.run("dm_cache_set_dirty_bits", [&] {
+      return pdsim_cache_set_dirty_bits(cmd_, static_cast<std::uint32_t>(bits.size()), words.data());
+    });
+  }
+  Status sync_dirty_bits() {
+    if (version() < 2 || !dirty_changed_) return {};
+    PDSIM_TRY(write_dirty_bits(dirty_));
+    dirty_changed_ = false;
+    return {};
+  }
+  Status load_dirty_bits() {
+    dirty_changed_ = false;
+    dirty_.clear();
+    if (version() < 2) return {};
+    dirty_.assign(cache_blocks(), false);
+    for (std::uint32_t c = 0; c < dirty_.size(); ++c) {
+      bool d = false;
+      PDSIM_TRY(call_.run("reading the dirty bitset", [&] { return pdsim_cache_dirty_bit(cmd_, c, &d); }));
+      dirty_[c] = d;
+    }
+    return {};
+  }
+
+  mutable KernelCall call_;
+  dm_cache_metadata* cmd_ = nullptr;
+  std::vector<bool> dirty_;
+  bool dirty_changed_ = false;
+  mutable seam::CacheStats stats_;
+};
+
+class KernelCacheEngine final : public seam::CacheEngine {
+ public:
+  std::string_view name() const override { return "kernel"; }
+  Result<std::unique_ptr<seam::CacheMetadata>> format(BlockDevice& dev, std::uint32_t data_block_size,
+                                                      std::uint32_t version) override {
+    Block zero{};
+    PDSIM_TRY(dev.write(0, zero));
+    auto md = std::make_unique<KernelCacheMetadata>(dev, kCacheBlocks);
+    PDSIM_TRY(md->open(data_block_size, true, version));
+    return std::unique_ptr<seam::CacheMetadata>(std::move(md));
+  }
+  Result<std::unique_ptr<seam::CacheMetadata>> open(BlockDevice& dev, std::optional<std::uint32_t> data_block_size) override {
+    std::uint32_t dbs = 0;
+    if (data_block_size) {
+      dbs = *data_block_size;
+    } else {
+      if (dev.nr_blocks() == 0) return Error::invalid("cache metadata device is empty");
+      Block raw{};
+      PDSIM_TRY(dev.read(0, raw));
+      dbs = cache::Superblock::unpack(raw.data()).data_block_size;
+    }
+    auto md = std::make_unique<KernelCacheMetadata>(dev, kCacheBlocks);
+    PDSIM_TRY(md->open(dbs, false, 1));
+    return std::unique_ptr<seam::CacheMetadata>(std::move(md));
+  }
+
+ private:
+  static constexpr std::size_t kCacheBlocks = 1024;
+};
+
+}  // namespace
+
+seam::CacheEngine& cache_engine() {
+  static KernelCacheEngine e;
+  return e;
+}
+
+}  // namespace pdsim::kernel

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// pdsim — calling into the kernel's C code: errno to Error, the BUG trap, and the graveyard of
+// poisoned instances. Shared by the thin and cache sides of the kernel engine.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/common/result.h"
+#include "kernel/kernel_bdev.h"
+
+namespace pdsim::kernel {
+
+// An errno the kernel's code returned, as an Error: EIO io, ENOSPC no_space, EILSEQ/ENOTBLK
+// (checksum, block number) corruption, ENODATA no_data, EPERM read_only, EBUSY/EWOULDBLOCK busy,
+// the rest invalid. The message names the call, the errno and what the device or the kernel's
+// log said.
+[[nodiscard]] Error errno_error(int r, std::string_view what, const block_device& bdev);
+
+// One instance's connection to the kernel: its block device, and whether a BUG poisoned it.
+class KernelCall {
+ public:
+  KernelCall(BlockDevice& dev, std::size_t cache_blocks);
+  KernelCall(const KernelCall&) = delete;
+  KernelCall& operator=(const KernelCall&) = delete;
+
+  // Runs f (returning an errno) with the BUG trap armed. A BUG poisons the instance for good.
+  template <typename F>
+  [[nodiscard]] Status run(std::string_view what, F&& f) {
+    if (!bug_.empty()) return Error::engine_bug(fmt::format("{}: the instance hit {} earlier", what, bug_));
+    bdev_->last_io_error.clear();
+    (void)take_log();
+    try {
+      const int r = f();
+      if (r < 0) return errno_error(r, what, *bdev_);
+      return {};
+    } catch (const KernelBug& b) {
+      bug_ = b.where;
+      bdev_->detached = true;
+      return Error::engine_bug(fmt::format("{}: {}", what, b.where));
+    }
+  }
+  [[nodiscard]] bool poisoned() const noexcept { return !bug_.empty(); }
+  [[nodiscard]] block_device* bdev() noexcept { return bdev_.get(); }
+  // Detaches the device (nothing more reaches the disk) and, if poisoned, hands the block device
+  // to the graveyard: a poisoned instance's memory is never freed, since the kernel's objects may
+  // be half-updated, and stays reachable so leak checkers do not report it.
+  void detach() noexcept;
+  // For a poisoned instance: keep its kernel object alive until the process exits.
+  static void bury(void* kernel_object);
+
+ private:
+  std::unique_ptr<block_device> bdev_;
+  std::string bug_;
+};
+
+}  // namespace pdsim::kernel

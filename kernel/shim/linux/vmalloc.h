@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* pdsim — stand-in for <linux/vmalloc.h>: see pdsim_shim.h. */
+#include "pdsim_shim.h"
