@@ -2,6 +2,8 @@
 #include "kernel/kernel_call.h"
 
 #include <cerrno>
+
+#include <fmt/ranges.h>
 #include <vector>
 
 namespace pdsim::kernel {
@@ -41,7 +43,7 @@ Error errno_error(int r, std::string_view what, const block_device& bdev) {
   std::string msg = fmt::format("{}: kernel returned -{} ({})", what, errno_name(e), r);
   if (!bdev.last_io_error.empty()) msg += fmt::format(" after {}", bdev.last_io_error);
   const auto log = take_log();
-  if (!log.empty()) msg += fmt::format(" [{}]", log.back());
+  if (!log.empty()) msg += fmt::format(" [kernel log: {}]", fmt::join(log, "; "));
   switch (e) {
     case EIO: return Error::io(std::move(msg));
     case ENOSPC: return Error::no_space(std::move(msg));

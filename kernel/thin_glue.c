@@ -183,9 +183,15 @@ int pdsim_thin_highest(struct dm_pool_metadata *pmd, uint64_t id, uint64_t *resu
 
 	if (r)
 		return r;
+	/* The kernel's convention (dm-thin's status line relies on it): a positive return is the
+	 * number of tree levels that had a key, 0 an empty tree with *result untouched. */
 	r = dm_thin_get_highest_mapped_block(td, &b);
-	if (!r)
+	if (r > 0) {
 		*result = b;
+		r = 0;
+	} else if (r == 0) {
+		r = -ENODATA;
+	}
 	dm_pool_close_thin_device(td);
 	return r;
 }

@@ -100,7 +100,8 @@ typedef long ssize_t;
 #define do_div(n, base) ({ uint32_t pdsim_base_ = (base); uint32_t pdsim_rem_ = (uint32_t)((n) % pdsim_base_); (n) = (n) / pdsim_base_; pdsim_rem_; })
 static inline u64 div_u64(u64 dividend, u32 divisor) { return dividend / divisor; }
 #define dm_div_up(n, sz) (((n) + (sz) - 1) / (sz))
-#define dm_sector_div_up(n, sz) ({ sector_t pdsim_r_ = 0; if (do_div((n), (sz))) pdsim_r_ = 1; (n) + pdsim_r_; })
+/* rounds up without touching n (unlike do_div) */
+#define dm_sector_div_up(n, sz) ({ sector_t pdsim_n_ = (n); sector_t pdsim_s_ = (sz); (pdsim_n_ + pdsim_s_ - 1) / pdsim_s_; })
 static inline u64 hash_64(u64 val, unsigned int bits) { return (val * 0x61C8864680B583EBull) >> (64 - bits); }
 
 /* ---- error pointers ---- */
