@@ -151,9 +151,38 @@ int pdsim_cache_load_mappings(struct dm_cache_metadata *cmd, const struct pdsim_
 	return dm_cache_load_mappings(cmd, &pp.policy, pdsim_load_mapping, &c);
 }
 
-int pdsim_cache_discard_resize(struct dm_cache_metadata *cmd, uint64_t discard_block_size, uint64_t nr_blocks)
+/* dm_cache_discard_bitset_resize as the dm-cache target uses it: there the cached bitset word is
+ * always flushed (by a commit) before a resize, and every bit is written after it. Called
+ * mid-transaction, the kernel's resize alone (1) leaves a dirty cached word past the new end,
+ * whose flush at the next commit fails with ENODATA, and (2) leaves the bits past the new length
+ * in the last kept word as they were, so a shrink and a grow bring stale bits back. So: flush
+ * first, resize, then clear the tail of the last kept word. `as_target` false: the kernel's call
+ * alone (tests pin both behaviours). */
+int pdsim_cache_discard_resize(struct dm_cache_metadata *cmd, uint64_t discard_block_size, uint64_t nr_blocks,
+			       bool as_target)
 {
-	return dm_cache_discard_bitset_resize(cmd, discard_block_size, to_dblock(nr_blocks));
+	uint64_t old, keep, tail_end, bit;
+	int r;
+
+	if (!as_target)
+		return dm_cache_discard_bitset_resize(cmd, discard_block_size, to_dblock(nr_blocks));
+	WRITE_LOCK(cmd);
+	old = from_dblock(cmd->discard_nr_blocks);
+	r = dm_bitset_flush(&cmd->discard_info, cmd->discard_root, &cmd->discard_root);
+	WRITE_UNLOCK(cmd);
+	if (r)
+		return r;
+	r = dm_cache_discard_bitset_resize(cmd, discard_block_size, to_dblock(nr_blocks));
+	if (r)
+		return r;
+	keep = min(old, nr_blocks);
+	tail_end = min(max(old, nr_blocks), (keep + 63) / 64 * 64);
+	for (bit = keep; bit < tail_end && bit < nr_blocks; bit++) {
+		r = dm_cache_set_discard(cmd, to_dblock(bit), false);
+		if (r)
+			return r;
+	}
+	return 0;
 }
 
 int pdsim_cache_set_discard(struct dm_cache_metadata *cmd, uint64_t dblock, bool discarded)
@@ -207,7 +236,27 @@ void pdsim_cache_set_stats(struct dm_cache_metadata *cmd, const struct pdsim_cac
 }
 
 int pdsim_cache_commit(struct dm_cache_metadata *cmd, bool clean_shutdown) { return dm_cache_commit(cmd, clean_shutdown); }
-int pdsim_cache_abort(struct dm_cache_metadata *cmd) { return dm_cache_metadata_abort(cmd); }
+/* dm_cache_metadata_abort, then the superblock's fields re-read as the next open would load them:
+ * the kernel's abort keeps the aborted transaction's in-core roots and sizes (see
+ * kernel_cache_engine.cc). */
+int pdsim_cache_abort(struct dm_cache_metadata *cmd, bool reload_fields)
+{
+	int r = dm_cache_metadata_abort(cmd);
+
+	if (r || !reload_fields)
+		return r;
+	WRITE_LOCK(cmd);
+	/* The reopen inside the abort sets up hint_info only when the in-core hint size is non-zero,
+	 * so with a hint size of 0 it keeps pointing at the transaction manager the abort destroyed
+	 * (a later write_hints then uses freed memory). Set it up against the new one. */
+	if (!cmd->policy_hint_size) {
+		cmd->policy_hint_size = PDSIM_HINT_SIZE;
+		__setup_mapping_info(cmd);
+	}
+	r = __begin_transaction(cmd);
+	WRITE_UNLOCK(cmd);
+	return r;
+}
 int pdsim_cache_set_needs_check(struct dm_cache_metadata *cmd) { return dm_cache_metadata_set_needs_check(cmd); }
 int pdsim_cache_needs_check(struct dm_cache_metadata *cmd, bool *result) { return dm_cache_metadata_needs_check(cmd, result); }
 int pdsim_cache_metadata_size(struct dm_cache_metadata *cmd, uint64_t *result)

@@ -37,6 +37,7 @@ class KernelCacheMetadata final : public seam::CacheMetadata {
   }
 
   Status open(std::uint32_t data_block_size, bool format, std::uint32_t version) {
+    data_block_size_ = data_block_size;
     PDSIM_TRY(call_.run(format ? "dm_cache_metadata_open (format)" : "dm_cache_metadata_open", [&] {
       int err = 0;
       cmd_ = pdsim_cache_open(call_.bdev(), data_block_size, format, version, &err);
@@ -126,7 +127,8 @@ class KernelCacheMetadata final : public seam::CacheMetadata {
   }
 
   Status resize_discard(std::uint64_t size, std::uint64_t n) override {
-    return call_.run("dm_cache_discard_bitset_resize", [&] { return pdsim_cache_discard_resize(cmd_, size, n); });
+    return call_.run("dm_cache_discard_bitset_resize",
+                     [&] { return pdsim_cache_discard_resize(cmd_, size, n, discard_resize_as_target_); });
   }
   Status set_discard(std::uint64_t dblock, bool discarded) override {
     return call_.run("dm_cache_set_discard", [&] { return pdsim_cache_set_discard(cmd_, dblock, discarded); });
@@ -184,10 +186,38 @@ class KernelCacheMetadata final : public seam::CacheMetadata {
     PDSIM_TRY(sync_dirty_bits());
     return call_.run("dm_cache_commit", [&] { return pdsim_cache_commit(cmd_, clean_shutdown); });
   }
+  // dm_cache_metadata_abort reopens the space map from disk but keeps the aborted transaction's
+  // in-core roots, sizes and flags (algorithms.md §9: dm-cache follows an abort with NEEDS_CHECK
+  // and read-only mode, so no commit ever writes them). The seam's abort promises a rollback
+  // that can go on committing, so after the kernel's abort this engine re-reads the superblock's
+  // fields (the kernel's own __begin_transaction), which is what the next open would load.
+  // Without that, the next commit writes the aborted transaction's roots, which reference blocks
+  // that never reached the disk (tests/kernel_engine_test.cc pins it).
+  //
+  // A failed dm_cache_metadata_abort leaves the metadata in fail_io for good (dm-cache then goes
+  // to fail mode, and only tearing the device down and activating it again reopens it); a second
+  // abort() here does that close and reopen.
   Status abort() override {
-    PDSIM_TRY(call_.run("dm_cache_metadata_abort", [&] { return pdsim_cache_abort(cmd_); }));
+    if (failed_abort_) {
+      PDSIM_TRY(call_.run("dm_cache_metadata_close after a failed abort", [&] {
+        dm_cache_metadata* old = cmd_;
+        cmd_ = nullptr;
+        pdsim_cache_drop(old);
+        return 0;
+      }));
+      failed_abort_ = false;
+      return open(data_block_size_, false, 1);
+    }
+    Status s = call_.run("dm_cache_metadata_abort", [&] { return pdsim_cache_abort(cmd_, reload_after_abort_); });
+    if (!s) {
+      failed_abort_ = true;
+      return s;
+    }
     return load_dirty_bits();
   }
+  // Tests only: the kernel's abort alone, as dm-cache calls it; its discard resize alone.
+  void set_discard_resize_as_target(bool on) { discard_resize_as_target_ = on; }
+  void set_reload_after_abort(bool on) { reload_after_abort_ = on; }
   Status set_needs_check() override {
     return call_.run("dm_cache_metadata_set_needs_check", [&] { return pdsim_cache_set_needs_check(cmd_); });
   }
@@ -264,6 +294,10 @@ class KernelCacheMetadata final : public seam::CacheMetadata {
   dm_cache_metadata* cmd_ = nullptr;
   std::vector<bool> dirty_;
   bool dirty_changed_ = false;
+  std::uint32_t data_block_size_ = 0;
+  bool reload_after_abort_ = true;
+  bool failed_abort_ = false;
+  bool discard_resize_as_target_ = true;
   mutable seam::CacheStats stats_;
 };
 

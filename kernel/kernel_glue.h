@@ -91,14 +91,15 @@ int pdsim_cache_set_dirty_v1(struct dm_cache_metadata *cmd, uint32_t cblock, boo
 int pdsim_cache_set_dirty_bits(struct dm_cache_metadata *cmd, uint32_t nr_bits, unsigned long *bits);
 int pdsim_cache_load_mappings(struct dm_cache_metadata *cmd, const struct pdsim_cache_policy_desc *policy,
 			      pdsim_load_mapping_fn fn, void *ctx);
-int pdsim_cache_discard_resize(struct dm_cache_metadata *cmd, uint64_t discard_block_size, uint64_t nr_blocks);
+int pdsim_cache_discard_resize(struct dm_cache_metadata *cmd, uint64_t discard_block_size, uint64_t nr_blocks,
+			       bool as_target);
 int pdsim_cache_set_discard(struct dm_cache_metadata *cmd, uint64_t dblock, bool discarded);
 int pdsim_cache_load_discards(struct dm_cache_metadata *cmd, pdsim_load_discard_fn fn, void *ctx);
 int pdsim_cache_write_hints(struct dm_cache_metadata *cmd, const struct pdsim_cache_policy_desc *policy);
 void pdsim_cache_get_stats(struct dm_cache_metadata *cmd, struct pdsim_cache_stats *out);
 void pdsim_cache_set_stats(struct dm_cache_metadata *cmd, const struct pdsim_cache_stats *in);
 int pdsim_cache_commit(struct dm_cache_metadata *cmd, bool clean_shutdown);
-int pdsim_cache_abort(struct dm_cache_metadata *cmd);
+int pdsim_cache_abort(struct dm_cache_metadata *cmd, bool reload_fields);
 int pdsim_cache_set_needs_check(struct dm_cache_metadata *cmd);
 int pdsim_cache_needs_check(struct dm_cache_metadata *cmd, bool *result);
 int pdsim_cache_metadata_size(struct dm_cache_metadata *cmd, uint64_t *result);

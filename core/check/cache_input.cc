@@ -103,6 +103,7 @@ struct ArraySpec {
   std::uint32_t value_size;
   std::uint64_t expected_len;  // entries the superblock implies
   std::string what;
+  bool exact_length = true;    // false: any length is valid (the hint array, see below)
 };
 
 // Reads the valid array blocks of one array in index order and hands each value to fn. The
@@ -129,7 +130,7 @@ Status read_array(BlockDevice& dev, const TreeSummary& summary, const ArraySpec&
       fn(e.key * per + i, blk->data() + layout::kArrayHeader + static_cast<std::size_t>(i) * spec.value_size);
     total += h.nr_entries;
   }
-  if (total != spec.expected_len)
+  if (spec.exact_length && total != spec.expected_len)
     add(rep, ProblemKind::bad_array_length, std::nullopt,
         fmt::format("{} holds {} entries, the superblock implies {}", spec.what, total, spec.expected_len));
   return {};
@@ -196,14 +197,17 @@ Result<CacheReport> check_cache(BlockDevice& metadata) {
   in.metadata_sm_root = sb->metadata_sm_root;
   in.extra_metadata_refs.push_back(0);
   std::vector<ArraySpec> specs;
-  auto add_array = [&](const char* what, BlockNr root, std::uint32_t value_size, std::uint64_t len) {
+  auto add_array = [&](const char* what, BlockNr root, std::uint32_t value_size, std::uint64_t len, bool exact = true) {
     TreeSpec t{what, root, 1, 8, ValueRefs::metadata_block, value_size, true};
-    specs.push_back(ArraySpec{in.trees.size(), value_size, len, what});
+    specs.push_back(ArraySpec{in.trees.size(), value_size, len, what, exact});
     in.trees.push_back(std::move(t));
   };
   add_array("mapping array", sb->mapping_root, 8, sb->cache_blocks);
   // cache_restore 0.9 writes a 4-byte hint array with policy_hint_size 0; 4 is the only size.
-  if (sb->hint_root != 0) add_array("hint array", sb->hint_root, 4, sb->cache_blocks);
+  // The kernel builds the hint array at the cache's size when hints are written and leaves it as
+  // it is when the cache is resized (algorithms.md §9), so a committed hint array may be shorter
+  // or longer than cache_blocks (the kernel engine commits such images).
+  if (sb->hint_root != 0) add_array("hint array", sb->hint_root, 4, sb->cache_blocks, false);
   add_array("discard bitset", sb->discard_root, 8, (sb->discard_nr_blocks + 63) / 64);
   if (sb->version >= 2 && sb->dirty_root != 0) add_array("dirty bitset", sb->dirty_root, 8, (std::uint64_t{sb->cache_blocks} + 63) / 64);
   PDSIM_TRY_ASSIGN(out.report, check(metadata, in));
