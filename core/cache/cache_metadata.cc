@@ -207,8 +207,13 @@ Status CacheMetadata::resize(std::uint32_t new_cache_blocks) {
     dirty_.resize(new_cache_blocks, false);
     dirty_changed_ = true;  // the bits past the length in the last word are rewritten at commit
   }
-  // The hint array keeps its length until the next hint save, as in the kernel (algorithms.md
-  // §9): the differential runs against the kernel's own code found our earlier resize of it here.
+  if (hint_root_ != 0) {
+    // The kernel leaves the hint array at its old length until the next hint save; keeping it
+    // at cache_blocks makes every commit a complete, checkable image.
+    auto hi = hint_info();
+    btree::Value zero(kHintSize, 0);
+    PDSIM_TRY(array::resize(hi, hint_root_, old, new_cache_blocks, zero));
+  }
   cache_blocks_ = new_cache_blocks;
   return {};
 }

@@ -44,7 +44,6 @@ std::string CacheState::xml() const {
   s += "  </mappings>\n  <hints>\n";
   if (hint_array) {
     for (const auto& [c, m] : mappings) {
-      if (c >= hints.size()) break;  // past the hint array: no hint (it is not resized with the cache)
       std::string raw(4, '\0');
       for (std::size_t i = 0; i < 4; ++i) raw[i] = static_cast<char>((hints[c] >> (8 * i)) & 0xFFu);
       s += fmt::format("    <hint cache_block=\"{}\" data=\"{}\"/>\n", c, cache::base64_encode(raw));
@@ -134,7 +133,7 @@ void CacheHarness::resize(const std::string& what, std::uint32_t n) {
   apply(what, [&](CacheState& next) -> Status {
     PDSIM_TRY(md_->resize(n));
     next.mappings.erase(next.mappings.lower_bound(n), next.mappings.end());
-    // The hint array keeps its length (and its values past a shrink) until hints are written.
+    if (next.hint_array) next.hints.resize(n, 0);
     next.cache_blocks = n;
     return {};
   });
