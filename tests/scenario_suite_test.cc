@@ -5,6 +5,7 @@
 // (scenario_soak_test.cc). Each scenario must also reach the coverage marks it requires.
 #include <gtest/gtest.h>
 
+#include <set>
 #include <sstream>
 
 #include "core/common/marks.h"
@@ -63,6 +64,15 @@ TEST(Suites, DefaultAndDmtestNameOnlyRegisteredScenarios) {
   const auto dm = find_suite("dmtest")->scenarios;
   EXPECT_NE(std::find(dm.begin(), dm.end(), "resize_after_exhaust"), dm.end());
   EXPECT_EQ(dmtest_fast().size() + 1, dm.size());
+}
+
+// A suite may name a scenario twice (directly and through a family group, or through two groups);
+// it still runs once per seed.
+TEST(Suites, RunEachScenarioOnce) {
+  for (const auto& suite : all_suites()) {
+    std::set<std::string> seen;
+    for (const auto& n : suite.scenarios) EXPECT_TRUE(seen.insert(n).second) << suite.name << " runs " << n << " twice";
+  }
 }
 
 // The tables are checked at start-up; each rule can fail.

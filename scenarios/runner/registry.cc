@@ -82,14 +82,21 @@ Built build(const std::vector<Family>& fams) {
   return b;
 }
 
+// The suite's scenarios in the order its members name them; a scenario named again (directly and
+// through a group, or by two groups) keeps its first place and runs once.
 std::vector<std::string> resolve(const Built& b, const SuiteDef& def) {
   std::vector<std::string> out;
+  std::set<std::string> seen;
+  auto add = [&](const std::string& name) {
+    if (seen.insert(name).second) out.push_back(name);
+  };
   for (const auto& m : def.members) {
     if (m.starts_with("@")) {
       auto it = b.groups.find(m.substr(1));
-      if (it != b.groups.end()) out.insert(out.end(), it->second.begin(), it->second.end());
+      if (it != b.groups.end())
+        for (const auto& n : it->second) add(n);
     } else {
-      out.push_back(m);
+      add(m);
     }
   }
   return out;
