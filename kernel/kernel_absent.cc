@@ -9,6 +9,9 @@ namespace pdsim::kernel {
 seam::ThinEngine& thin_engine() {
   detail::assertion_failed("available()", "the kernel engine is not built in", __FILE__, __LINE__, __func__);
 }
+seam::CacheEngine& cache_engine_as_called() {
+  detail::assertion_failed("available()", "the kernel engine is not built in", __FILE__, __LINE__, __func__);
+}
 seam::CacheEngine& cache_engine() {
   detail::assertion_failed("available()", "the kernel engine is not built in", __FILE__, __LINE__, __func__);
 }

@@ -21,7 +21,10 @@ namespace {
 
 class KernelCacheMetadata final : public seam::CacheMetadata {
  public:
-  KernelCacheMetadata(BlockDevice& dev, std::size_t cache_blocks) : call_(dev, cache_blocks) {}
+  // `completed`: the seam's abort and discard resize (see abort() and resize_discard()); false
+  // runs the kernel's calls alone (kernel::cache_engine_as_called()).
+  KernelCacheMetadata(BlockDevice& dev, std::size_t cache_blocks, bool completed)
+      : call_(dev, cache_blocks), completed_(completed) {}
   ~KernelCacheMetadata() override {
     call_.detach();
     if (cmd_ == nullptr) return;
@@ -128,7 +131,7 @@ class KernelCacheMetadata final : public seam::CacheMetadata {
 
   Status resize_discard(std::uint64_t size, std::uint64_t n) override {
     return call_.run("dm_cache_discard_bitset_resize",
-                     [&] { return pdsim_cache_discard_resize(cmd_, size, n, discard_resize_as_target_); });
+                     [&] { return pdsim_cache_discard_resize(cmd_, size, n, completed_); });
   }
   Status set_discard(std::uint64_t dblock, bool discarded) override {
     return call_.run("dm_cache_set_discard", [&] { return pdsim_cache_set_discard(cmd_, dblock, discarded); });
@@ -196,9 +199,9 @@ class KernelCacheMetadata final : public seam::CacheMetadata {
   //
   // A failed dm_cache_metadata_abort leaves the metadata in fail_io for good (dm-cache then goes
   // to fail mode, and only tearing the device down and activating it again reopens it); a second
-  // abort() here does that close and reopen.
+  // abort() here does that close and reopen (as called: the kernel's -EINVAL again).
   Status abort() override {
-    if (failed_abort_) {
+    if (failed_abort_ && completed_) {
       PDSIM_TRY(call_.run("dm_cache_metadata_close after a failed abort", [&] {
         dm_cache_metadata* old = cmd_;
         cmd_ = nullptr;
@@ -208,16 +211,13 @@ class KernelCacheMetadata final : public seam::CacheMetadata {
       failed_abort_ = false;
       return open(data_block_size_, false, 1);
     }
-    Status s = call_.run("dm_cache_metadata_abort", [&] { return pdsim_cache_abort(cmd_, reload_after_abort_); });
+    Status s = call_.run("dm_cache_metadata_abort", [&] { return pdsim_cache_abort(cmd_, completed_); });
     if (!s) {
       failed_abort_ = true;
       return s;
     }
     return load_dirty_bits();
   }
-  // Tests only: the kernel's abort alone, as dm-cache calls it; its discard resize alone.
-  void set_discard_resize_as_target(bool on) { discard_resize_as_target_ = on; }
-  void set_reload_after_abort(bool on) { reload_after_abort_ = on; }
   Status set_needs_check() override {
     return call_.run("dm_cache_metadata_set_needs_check", [&] { return pdsim_cache_set_needs_check(cmd_); });
   }
@@ -295,20 +295,20 @@ class KernelCacheMetadata final : public seam::CacheMetadata {
   std::vector<bool> dirty_;
   bool dirty_changed_ = false;
   std::uint32_t data_block_size_ = 0;
-  bool reload_after_abort_ = true;
+  const bool completed_;
   bool failed_abort_ = false;
-  bool discard_resize_as_target_ = true;
   mutable seam::CacheStats stats_;
 };
 
 class KernelCacheEngine final : public seam::CacheEngine {
  public:
+  explicit KernelCacheEngine(bool completed) : completed_(completed) {}
   std::string_view name() const override { return "kernel"; }
   Result<std::unique_ptr<seam::CacheMetadata>> format(BlockDevice& dev, std::uint32_t data_block_size,
                                                       std::uint32_t version) override {
     Block zero{};
     PDSIM_TRY(dev.write(0, zero));
-    auto md = std::make_unique<KernelCacheMetadata>(dev, kCacheBlocks);
+    auto md = std::make_unique<KernelCacheMetadata>(dev, kCacheBlocks, completed_);
     PDSIM_TRY(md->open(data_block_size, true, version));
     return std::unique_ptr<seam::CacheMetadata>(std::move(md));
   }
@@ -322,19 +322,25 @@ class KernelCacheEngine final : public seam::CacheEngine {
       PDSIM_TRY(dev.read(0, raw));
       dbs = cache::Superblock::unpack(raw.data()).data_block_size;
     }
-    auto md = std::make_unique<KernelCacheMetadata>(dev, kCacheBlocks);
+    auto md = std::make_unique<KernelCacheMetadata>(dev, kCacheBlocks, completed_);
     PDSIM_TRY(md->open(dbs, false, 1));
     return std::unique_ptr<seam::CacheMetadata>(std::move(md));
   }
 
  private:
   static constexpr std::size_t kCacheBlocks = 1024;
+  const bool completed_;
 };
 
 }  // namespace
 
 seam::CacheEngine& cache_engine() {
-  static KernelCacheEngine e;
+  static KernelCacheEngine e(true);
+  return e;
+}
+
+seam::CacheEngine& cache_engine_as_called() {
+  static KernelCacheEngine e(false);
   return e;
 }
 

@@ -22,5 +22,10 @@ namespace pdsim::kernel {
 [[nodiscard]] std::string_view source_description() noexcept;
 [[nodiscard]] seam::ThinEngine& thin_engine();
 [[nodiscard]] seam::CacheEngine& cache_engine();
+// The kernel's cache calls alone, without the two completions the seam's contract needs: the
+// superblock re-read after dm_cache_metadata_abort (the kernel keeps the aborted transaction's
+// roots in core) and the dm-cache target's way of resizing the discard bitset (cached word
+// flushed first). Only for tests that pin the kernel's own behaviour.
+[[nodiscard]] seam::CacheEngine& cache_engine_as_called();
 
 }  // namespace pdsim::kernel
