@@ -25,19 +25,7 @@ class KernelCacheMetadata final : public seam::CacheMetadata {
   // runs the kernel's calls alone (kernel::cache_engine_as_called()).
   KernelCacheMetadata(BlockDevice& dev, std::size_t cache_blocks, bool completed)
       : call_(dev, cache_blocks), completed_(completed) {}
-  ~KernelCacheMetadata() override {
-    call_.detach();
-    if (cmd_ == nullptr) return;
-    if (call_.poisoned()) {
-      KernelCall::bury(cmd_);
-      return;
-    }
-    try {
-      pdsim_cache_drop(cmd_);
-    } catch (const KernelBug&) {
-      KernelCall::bury(cmd_);
-    }
-  }
+  ~KernelCacheMetadata() override { call_.end(cmd_, &pdsim_cache_drop); }
 
   Status open(std::uint32_t data_block_size, bool format, std::uint32_t version) {
     data_block_size_ = data_block_size;
@@ -57,11 +45,13 @@ class KernelCacheMetadata final : public seam::CacheMetadata {
   }
   Status insert_mapping(std::uint32_t cblock, std::uint64_t oblock) override {
     PDSIM_TRY(call_.run("dm_cache_insert_mapping", [&] { return pdsim_cache_insert(cmd_, cblock, oblock); }));
-    return clear_dirty_in_core(cblock);
+    clear_dirty_in_core(cblock);
+    return {};
   }
   Status remove_mapping(std::uint32_t cblock) override {
     PDSIM_TRY(call_.run("dm_cache_remove_mapping", [&] { return pdsim_cache_remove(cmd_, cblock); }));
-    return clear_dirty_in_core(cblock);
+    clear_dirty_in_core(cblock);
+    return {};
   }
   Result<std::optional<seam::CacheMapping>> lookup(std::uint32_t cblock) override {
     bool mapped = false, dirty = false;
@@ -104,29 +94,19 @@ class KernelCacheMetadata final : public seam::CacheMetadata {
     Desc d(policy, {});
     struct Ctx {
       const std::function<Result<bool>(const seam::LoadedMapping&)>* fn;
-      std::optional<Error> error;
-      bool stopped = false;
-    } ctx{&fn, std::nullopt};
-    PDSIM_TRY(call_.run("dm_cache_load_mappings", [&] {
-      const int r = pdsim_cache_load_mappings(
+      LoopBridge bridge;
+    } ctx{&fn, {}};
+    Status s = call_.run("dm_cache_load_mappings", [&] {
+      return pdsim_cache_load_mappings(
           cmd_, &d.desc,
           [](void* c, std::uint64_t oblock, std::uint32_t cblock, bool dirty, std::uint32_t hint, bool hint_valid) {
             auto* x = static_cast<Ctx*>(c);
-            if (x->stopped) return 0;  // the kernel's loader cannot stop early: skip the rest
             seam::LoadedMapping m{cblock, oblock, dirty, hint_valid ? std::optional<std::uint32_t>(hint) : std::nullopt};
-            Result<bool> more = (*x->fn)(m);
-            if (!more) {
-              x->error = std::move(more).error();
-              return -EINTR;
-            }
-            x->stopped = !*more;
-            return 0;
+            return x->bridge.step((*x->fn)(m));
           },
           &ctx);
-      return ctx.error ? 0 : r;
-    }));
-    if (ctx.error) return std::move(*ctx.error);
-    return {};
+    });
+    return ctx.bridge.finish(std::move(s));
   }
 
   Status resize_discard(std::uint64_t size, std::uint64_t n) override {
@@ -139,28 +119,18 @@ class KernelCacheMetadata final : public seam::CacheMetadata {
   Status load_discards(const std::function<Result<bool>(std::uint64_t, bool)>& fn) override {
     struct Ctx {
       const std::function<Result<bool>(std::uint64_t, bool)>* fn;
-      std::optional<Error> error;
-      bool stopped = false;
-    } ctx{&fn, std::nullopt};
-    PDSIM_TRY(call_.run("dm_cache_load_discards", [&] {
-      const int r = pdsim_cache_load_discards(
+      LoopBridge bridge;
+    } ctx{&fn, {}};
+    Status s = call_.run("dm_cache_load_discards", [&] {
+      return pdsim_cache_load_discards(
           cmd_,
           [](void* c, std::uint64_t dblock, bool discarded) {
             auto* x = static_cast<Ctx*>(c);
-            if (x->stopped) return 0;
-            Result<bool> more = (*x->fn)(dblock, discarded);
-            if (!more) {
-              x->error = std::move(more).error();
-              return -EINTR;
-            }
-            x->stopped = !*more;
-            return 0;
+            return x->bridge.step((*x->fn)(dblock, discarded));
           },
           &ctx);
-      return ctx.error ? 0 : r;
-    }));
-    if (ctx.error) return std::move(*ctx.error);
-    return {};
+    });
+    return ctx.bridge.finish(std::move(s));
   }
 
   // The kernel asks the policy for every cache block's hint; they are computed first, since the
@@ -254,13 +224,10 @@ class KernelCacheMetadata final : public seam::CacheMetadata {
     pdsim_cache_policy_desc desc{};
   };
 
-  Status clear_dirty_in_core(std::uint32_t cblock) {
-    if (version() < 2 || cblock >= dirty_.size()) return {};
-    if (dirty_[cblock]) {
-      dirty_[cblock] = false;
-      dirty_changed_ = true;
-    }
-    return {};
+  void clear_dirty_in_core(std::uint32_t cblock) {
+    if (version() < 2 || cblock >= dirty_.size() || !dirty_[cblock]) return;
+    dirty_[cblock] = false;
+    dirty_changed_ = true;
   }
   Status write_dirty_bits(const std::vector<bool>& bits) {
     constexpr std::size_t kBits = 8 * sizeof(unsigned long);

@@ -5,7 +5,9 @@
 
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -51,10 +53,47 @@ class KernelCall {
   void detach() noexcept;
   // For a poisoned instance: keep its kernel object alive until the process exits.
   static void bury(void* kernel_object);
+  // Ends an instance without a close: detaches the device, then frees the kernel's object with
+  // `drop`, unless the instance is poisoned or the drop itself hits a BUG (then it is buried).
+  template <typename T>
+  void end(T* kernel_object, void (*drop)(T*)) noexcept {
+    detach();
+    if (kernel_object == nullptr) return;
+    if (!poisoned()) {
+      try {
+        drop(kernel_object);
+        return;
+      } catch (const KernelBug&) {
+      }
+    }
+    bury(kernel_object);
+  }
 
  private:
   std::unique_ptr<block_device> bdev_;
   std::string bug_;
+};
+
+// A seam callback (Result<bool>: false stops, an error stops and is kept) called from a kernel
+// loop (a btree walk, the cache's mapping and discard loaders): the kernel sees 0 to go on, 1 to
+// stop (a positive return ends those loops without an error), or -EINTR when the callback failed.
+class LoopBridge {
+ public:
+  [[nodiscard]] int step(Result<bool> more) {
+    if (!more) {
+      error_ = std::move(more).error();
+      return -EINTR;
+    }
+    return *more ? 0 : 1;
+  }
+  // The loop's outcome: the callback's error if it failed, else the kernel's status.
+  [[nodiscard]] Status finish(Status kernel) {
+    if (error_) return std::move(*error_);
+    return kernel;
+  }
+
+ private:
+  std::optional<Error> error_;
 };
 
 }  // namespace pdsim::kernel

@@ -33,10 +33,14 @@ int pdsim_thin_walk_mappings(struct dm_pool_metadata *pmd, uint64_t id, pdsim_kv
 int pdsim_thin_mapped_count(struct dm_pool_metadata *pmd, uint64_t id, uint64_t *result);
 int pdsim_thin_alloc_data_block(struct dm_pool_metadata *pmd, uint64_t *result);
 int pdsim_thin_insert(struct dm_pool_metadata *pmd, uint64_t id, uint64_t vblock, uint64_t data_block);
-int pdsim_thin_find(struct dm_pool_metadata *pmd, uint64_t id, uint64_t vblock, uint64_t *block, bool *shared);
-int pdsim_thin_remove_range(struct dm_pool_metadata *pmd, uint64_t id, uint64_t begin, uint64_t end);
-int pdsim_thin_next_mapping(struct dm_pool_metadata *pmd, uint64_t id, uint64_t vblock, uint64_t *key, uint64_t *block);
-int pdsim_thin_highest(struct dm_pool_metadata *pmd, uint64_t id, uint64_t *result);
+/* Lookups: *found false (and 0) when there is no such mapping; -ENODATA only for a missing device. */
+int pdsim_thin_find(struct dm_pool_metadata *pmd, uint64_t id, uint64_t vblock, bool *found, uint64_t *block,
+		    bool *shared);
+int pdsim_thin_remove_range(struct dm_pool_metadata *pmd, uint64_t id, uint64_t begin, uint64_t end,
+			    uint64_t *removed);
+int pdsim_thin_next_mapping(struct dm_pool_metadata *pmd, uint64_t id, uint64_t vblock, bool *found, uint64_t *key,
+			    uint64_t *block);
+int pdsim_thin_highest(struct dm_pool_metadata *pmd, uint64_t id, bool *found, uint64_t *result);
 int pdsim_thin_commit(struct dm_pool_metadata *pmd);
 int pdsim_thin_abort(struct dm_pool_metadata *pmd);
 int pdsim_thin_set_transaction_id(struct dm_pool_metadata *pmd, uint64_t current, uint64_t next);

@@ -21,19 +21,7 @@ namespace {
 class KernelThinMetadata final : public seam::ThinMetadata {
  public:
   KernelThinMetadata(BlockDevice& dev, std::size_t cache_blocks) : call_(dev, cache_blocks) {}
-  ~KernelThinMetadata() override {
-    call_.detach();
-    if (pmd_ == nullptr) return;
-    if (call_.poisoned()) {
-      KernelCall::bury(pmd_);
-      return;
-    }
-    try {
-      pdsim_thin_drop(pmd_);
-    } catch (const KernelBug&) {
-      KernelCall::bury(pmd_);
-    }
-  }
+  ~KernelThinMetadata() override { call_.end(pmd_, &pdsim_thin_drop); }
 
   Status open(std::uint64_t data_block_size, bool format) {
     return call_.run(format ? "dm_pool_metadata_open (format)" : "dm_pool_metadata_open", [&] {
@@ -85,14 +73,10 @@ class KernelThinMetadata final : public seam::ThinMetadata {
     return call_.run("dm_thin_insert_block", [&] { return pdsim_thin_insert(pmd_, id, vblock, data_block); });
   }
   Result<std::optional<seam::ThinLookup>> find_block(std::uint64_t id, std::uint64_t vblock) override {
-    PDSIM_TRY(require_device(id));
+    bool found = false, shared = false;
     std::uint64_t b = 0;
-    bool shared = false;
-    Status s = call_.run("dm_thin_find_block", [&] { return pdsim_thin_find(pmd_, id, vblock, &b, &shared); });
-    if (!s) {
-      if (s.error().kind() == ErrorKind::no_data) return std::optional<seam::ThinLookup>();
-      return std::move(s).error();
-    }
+    PDSIM_TRY(call_.run("dm_thin_find_block", [&] { return pdsim_thin_find(pmd_, id, vblock, &found, &b, &shared); }));
+    if (!found) return std::optional<seam::ThinLookup>();
     return std::optional<seam::ThinLookup>(seam::ThinLookup{b, shared});
   }
   // dm-thin has no single-block removal in its interface: a range of one, and the mapped count
@@ -103,21 +87,17 @@ class KernelThinMetadata final : public seam::ThinMetadata {
     return {};
   }
   Result<std::uint64_t> remove_range(std::uint64_t id, std::uint64_t begin, std::uint64_t end) override {
-    PDSIM_TRY_ASSIGN(std::uint64_t before, mapped_count(id));
-    PDSIM_TRY(call_.run("dm_thin_remove_range", [&] { return pdsim_thin_remove_range(pmd_, id, begin, end); }));
-    PDSIM_TRY_ASSIGN(std::uint64_t after, mapped_count(id));
-    PDSIM_ASSERT(after <= before, "dm_thin_remove_range raised the mapped count");
-    return before - after;
+    std::uint64_t removed = 0;
+    PDSIM_TRY(call_.run("dm_thin_remove_range", [&] { return pdsim_thin_remove_range(pmd_, id, begin, end, &removed); }));
+    return removed;
   }
   Result<std::optional<std::pair<std::uint64_t, BlockNr>>> next_mapping(std::uint64_t id, std::uint64_t vblock) override {
     using Found = std::optional<std::pair<std::uint64_t, BlockNr>>;
-    PDSIM_TRY(require_device(id));
+    bool found = false;
     std::uint64_t key = 0, b = 0;
-    Status s = call_.run("lookup of the next mapping", [&] { return pdsim_thin_next_mapping(pmd_, id, vblock, &key, &b); });
-    if (!s) {
-      if (s.error().kind() == ErrorKind::no_data) return Found();
-      return std::move(s).error();
-    }
+    PDSIM_TRY(call_.run("lookup of the next mapping",
+                        [&] { return pdsim_thin_next_mapping(pmd_, id, vblock, &found, &key, &b); }));
+    if (!found) return Found();
     return Found(std::pair<std::uint64_t, BlockNr>(key, b));
   }
   Result<std::optional<std::uint64_t>> lowest_mapped_block(std::uint64_t id) override {
@@ -126,38 +106,28 @@ class KernelThinMetadata final : public seam::ThinMetadata {
     return std::optional<std::uint64_t>(m->first);
   }
   Result<std::optional<std::uint64_t>> highest_mapped_block(std::uint64_t id) override {
-    PDSIM_TRY(require_device(id));
+    bool found = false;
     std::uint64_t b = 0;
-    Status s = call_.run("dm_thin_get_highest_mapped_block", [&] { return pdsim_thin_highest(pmd_, id, &b); });
-    if (!s) {
-      if (s.error().kind() == ErrorKind::no_data) return std::optional<std::uint64_t>();
-      return std::move(s).error();
-    }
+    PDSIM_TRY(call_.run("dm_thin_get_highest_mapped_block", [&] { return pdsim_thin_highest(pmd_, id, &found, &b); }));
+    if (!found) return std::optional<std::uint64_t>();
     return std::optional<std::uint64_t>(b);
   }
   Status walk_mappings(std::uint64_t id,
                        const std::function<Result<bool>(std::uint64_t, std::uint64_t)>& fn) override {
     struct Ctx {
       const std::function<Result<bool>(std::uint64_t, std::uint64_t)>* fn;
-      std::optional<Error> error;
-    } ctx{&fn, std::nullopt};
-    PDSIM_TRY(call_.run("walk of a device's mapping tree", [&] {
-      const int r = pdsim_thin_walk_mappings(
+      LoopBridge bridge;
+    } ctx{&fn, {}};
+    Status s = call_.run("walk of a device's mapping tree", [&] {
+      return pdsim_thin_walk_mappings(
           pmd_, id,
           [](void* c, std::uint64_t key, std::uint64_t value) {
             auto* x = static_cast<Ctx*>(c);
-            Result<bool> more = (*x->fn)(key, value);
-            if (!more) {
-              x->error = std::move(more).error();
-              return 1;
-            }
-            return *more ? 0 : 1;
+            return x->bridge.step((*x->fn)(key, value));
           },
           &ctx);
-      return r > 0 ? 0 : r;
-    }));
-    if (ctx.error) return std::move(*ctx.error);
-    return {};
+    });
+    return ctx.bridge.finish(std::move(s));
   }
 
   Status commit() override {
@@ -239,13 +209,6 @@ class KernelThinMetadata final : public seam::ThinMetadata {
     std::uint64_t v = 0;
     PDSIM_TRY(call_.run(what, [&] { return fn(pmd_, &v); }));
     return v;
-  }
-  // The kernel answers ENODATA both for "no such device" and "no such mapping"; the seam tells
-  // them apart, so lookups first ask whether the device exists.
-  Status require_device(std::uint64_t id) {
-    auto n = mapped_count(id);
-    if (!n) return std::move(n).error();
-    return {};
   }
 
   mutable KernelCall call_;

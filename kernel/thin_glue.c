@@ -93,16 +93,30 @@ int pdsim_thin_walk_mappings(struct dm_pool_metadata *pmd, uint64_t id, pdsim_kv
 	return r;
 }
 
+/* Runs the statements given on thin device `id`, opened for it and closed after; evaluates to the open's error
+ * or to the r that they set. A device that does not exist is the open's -ENODATA. */
+#define PDSIM_WITH_DEVICE(pmd, id, ...)                                   \
+	({                                                                 \
+		struct dm_thin_device *td;                                 \
+		int r = dm_pool_open_thin_device((pmd), (id), &td);        \
+		if (!r) {                                                  \
+			__VA_ARGS__;                                       \
+			dm_pool_close_thin_device(td);                     \
+		}                                                          \
+		r;                                                         \
+	})
+
+/* The lookups below report "no mapping" as *found = false with 0, so that -ENODATA from them
+ * always means the device is missing. */
+static int pdsim_not_found_is_zero(int r, bool *found)
+{
+	*found = !r;
+	return r == -ENODATA ? 0 : r;
+}
+
 int pdsim_thin_mapped_count(struct dm_pool_metadata *pmd, uint64_t id, uint64_t *result)
 {
-	struct dm_thin_device *td;
-	int r = dm_pool_open_thin_device(pmd, id, &td);
-
-	if (r)
-		return r;
-	r = dm_thin_get_mapped_count(td, result);
-	dm_pool_close_thin_device(td);
-	return r;
+	return PDSIM_WITH_DEVICE(pmd, id, r = dm_thin_get_mapped_count(td, result));
 }
 
 int pdsim_thin_alloc_data_block(struct dm_pool_metadata *pmd, uint64_t *result)
@@ -116,84 +130,75 @@ int pdsim_thin_alloc_data_block(struct dm_pool_metadata *pmd, uint64_t *result)
 
 int pdsim_thin_insert(struct dm_pool_metadata *pmd, uint64_t id, uint64_t vblock, uint64_t data_block)
 {
-	struct dm_thin_device *td;
-	int r = dm_pool_open_thin_device(pmd, id, &td);
-
-	if (r)
-		return r;
-	r = dm_thin_insert_block(td, vblock, data_block);
-	dm_pool_close_thin_device(td);
-	return r;
+	return PDSIM_WITH_DEVICE(pmd, id, r = dm_thin_insert_block(td, vblock, data_block));
 }
 
-int pdsim_thin_find(struct dm_pool_metadata *pmd, uint64_t id, uint64_t vblock, uint64_t *block, bool *shared)
+int pdsim_thin_find(struct dm_pool_metadata *pmd, uint64_t id, uint64_t vblock, bool *found, uint64_t *block,
+		    bool *shared)
 {
-	struct dm_thin_device *td;
 	struct dm_thin_lookup_result res;
-	int r = dm_pool_open_thin_device(pmd, id, &td);
 
-	if (r)
-		return r;
-	r = dm_thin_find_block(td, vblock, 1, &res);
-	if (!r) {
-		*block = res.block;
-		*shared = res.shared;
-	}
-	dm_pool_close_thin_device(td);
-	return r;
+	return PDSIM_WITH_DEVICE(pmd, id, {
+		r = pdsim_not_found_is_zero(dm_thin_find_block(td, vblock, 1, &res), found);
+		if (*found) {
+			*block = res.block;
+			*shared = res.shared;
+		}
+	});
 }
 
-int pdsim_thin_remove_range(struct dm_pool_metadata *pmd, uint64_t id, uint64_t begin, uint64_t end)
+/* dm_thin_remove_range, and how many mappings it removed (the device's mapped count before and
+ * after, read on the same open device). */
+int pdsim_thin_remove_range(struct dm_pool_metadata *pmd, uint64_t id, uint64_t begin, uint64_t end,
+			    uint64_t *removed)
 {
-	struct dm_thin_device *td;
-	int r = dm_pool_open_thin_device(pmd, id, &td);
+	dm_block_t before, after;
 
-	if (r)
-		return r;
-	r = dm_thin_remove_range(td, begin, end);
-	dm_pool_close_thin_device(td);
-	return r;
+	return PDSIM_WITH_DEVICE(pmd, id, {
+		r = dm_thin_get_mapped_count(td, &before);
+		if (!r)
+			r = dm_thin_remove_range(td, begin, end);
+		if (!r)
+			r = dm_thin_get_mapped_count(td, &after);
+		if (!r) {
+			BUG_ON(after > before);
+			*removed = before - after;
+		}
+	});
 }
 
-int pdsim_thin_next_mapping(struct dm_pool_metadata *pmd, uint64_t id, uint64_t vblock, uint64_t *key, uint64_t *block)
+int pdsim_thin_next_mapping(struct dm_pool_metadata *pmd, uint64_t id, uint64_t vblock, bool *found, uint64_t *key,
+			    uint64_t *block)
 {
-	struct dm_thin_device *td;
 	struct dm_thin_lookup_result res;
-	dm_block_t found;
-	int r = dm_pool_open_thin_device(pmd, id, &td);
+	dm_block_t k;
 
-	if (r)
-		return r;
-	down_read(&pmd->root_lock);
-	r = pmd->fail_io ? -EINVAL : __find_next_mapped_block(td, vblock, &found, &res);
-	up_read(&pmd->root_lock);
-	if (!r) {
-		*key = found;
-		*block = res.block;
-	}
-	dm_pool_close_thin_device(td);
-	return r;
+	return PDSIM_WITH_DEVICE(pmd, id, {
+		down_read(&pmd->root_lock);
+		r = pmd->fail_io ? -EINVAL : __find_next_mapped_block(td, vblock, &k, &res);
+		up_read(&pmd->root_lock);
+		r = pdsim_not_found_is_zero(r, found);
+		if (*found) {
+			*key = k;
+			*block = res.block;
+		}
+	});
 }
 
-int pdsim_thin_highest(struct dm_pool_metadata *pmd, uint64_t id, uint64_t *result)
+/* The kernel's convention (dm-thin's status line relies on it): a positive return is the number of
+ * tree levels that had a key, 0 an empty tree with the result untouched. */
+int pdsim_thin_highest(struct dm_pool_metadata *pmd, uint64_t id, bool *found, uint64_t *result)
 {
-	struct dm_thin_device *td;
 	dm_block_t b;
-	int r = dm_pool_open_thin_device(pmd, id, &td);
 
-	if (r)
-		return r;
-	/* The kernel's convention (dm-thin's status line relies on it): a positive return is the
-	 * number of tree levels that had a key, 0 an empty tree with *result untouched. */
-	r = dm_thin_get_highest_mapped_block(td, &b);
-	if (r > 0) {
-		*result = b;
-		r = 0;
-	} else if (r == 0) {
-		r = -ENODATA;
-	}
-	dm_pool_close_thin_device(td);
-	return r;
+	return PDSIM_WITH_DEVICE(pmd, id, {
+		r = dm_thin_get_highest_mapped_block(td, &b);
+		*found = r > 0;
+		if (*found) {
+			*result = b;
+			r = 0;
+		}
+	});
 }
 
 int pdsim_thin_commit(struct dm_pool_metadata *pmd) { return dm_pool_commit_metadata(pmd); }
