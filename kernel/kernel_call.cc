@@ -63,6 +63,16 @@ KernelCall::KernelCall(BlockDevice& dev, std::size_t cache_blocks) : bdev_(std::
   bdev_->cache_blocks = cache_blocks;
 }
 
+Status KernelCall::dropped_error(std::string_view what) {
+  std::vector<std::string> errors;
+  for (auto& line : take_log())
+    if (line.starts_with("err: ")) errors.push_back(std::move(line));
+  if (errors.empty()) return {};
+  return Error::engine_bug(fmt::format("{}: the kernel returned success after logging an error (the error was dropped) "
+                                       "[kernel log: {}]",
+                                       what, fmt::join(errors, "; ")));
+}
+
 void KernelCall::detach() noexcept {
   bdev_->detached = true;
   if (poisoned()) dead_devices().push_back(std::move(bdev_));

@@ -38,6 +38,7 @@ class KernelCall {
     try {
       const int r = f();
       if (r < 0) return errno_error(r, what, *bdev_);
+      if (r == 0) return dropped_error(what);
       return {};
     } catch (const KernelBug& b) {
       bug_ = b.where;
@@ -46,6 +47,12 @@ class KernelCall {
     }
   }
   [[nodiscard]] bool poisoned() const noexcept { return !bug_.empty(); }
+  // A call that returned 0 after the kernel logged an error (DMERR) dropped that error: the
+  // kernel's value-type callbacks and dm_tm_inc/dm_tm_dec return nothing, so a failed reference
+  // count update or subtree delete is logged and forgotten, and the call succeeds with the
+  // metadata's counts wrong. Reported as engine_bug at the call, with the kernel's words. (A
+  // positive return is a loop our callback stopped, whose log line is expected.)
+  [[nodiscard]] static Status dropped_error(std::string_view what);
   [[nodiscard]] block_device* bdev() noexcept { return bdev_.get(); }
   // Detaches the device (nothing more reaches the disk) and, if poisoned, hands the block device
   // to the graveyard: a poisoned instance's memory is never freed, since the kernel's objects may

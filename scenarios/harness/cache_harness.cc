@@ -109,6 +109,7 @@ void CacheHarness::apply(const std::string& what, Fn&& fn) {
 }
 
 bool CacheHarness::explained(std::uint64_t faults_at_call, const Error& e) const {
+  if (e.kind() == ErrorKind::engine_bug) return false;  // a kernel BUG or a dropped error: never a fault's doing
   const std::uint64_t now = disk_.counters().faults_fired();
   if (now != faults_at_call) return true;  // the disk failed during the call
   // A fault earlier in the transaction: a failed eviction write is reported by the next flush.

@@ -72,6 +72,9 @@ bool PoolHarness::start() {
 PoolHarness::OpStart PoolHarness::op_start() const { return {pool_->mode(), disk_.counters().faults_fired()}; }
 
 void PoolHarness::judge_error(const Error& e, const OpStart& st, bool legal, const char* op) {
+  // An engine that broke its own invariant (a kernel BUG, a dropped error) is never excused by a
+  // fault or a refusal.
+  if (e.kind() == ErrorKind::engine_bug) return fail(fmt::format("{}: {}", op, e.to_string()));
   if (!legal) return;  // the workload asked for something the pool must refuse
   if (st.mode != thin::PoolMode::write && st.mode != thin::PoolMode::out_of_data_space) return;  // a degraded pool refuses
   const std::uint64_t faults = disk_.counters().faults_fired();

@@ -40,10 +40,11 @@ const std::vector<SuiteDef>& suite_defs() {
         "commit_failure_sets_needs_check", "cant_provision_new_blocks", "out_of_data_space_resize", "snapshot_storm",
         "thin_faults", "thin_corruption", "tree_shapes", "data_churn", "cache_crash"}},
       {"kernel_thin",
-       "The thin scenarios of 'default' that pass on the kernel engine ('pdsim run kernel_thin --engine kernel').",
-       {"resize_with_io", "thin_remove_works_after_resize", "commit_failure_sets_needs_check", "cant_provision_new_blocks",
-        "out_of_data_space_resize", "snapshot_storm", "thin_faults", "thin_corruption", "tree_shapes", "data_churn",
-        "@dmtest"}},
+       "The thin scenarios of 'default' and the dmtest re-creations, for the kernel engine ('pdsim run kernel_thin "
+       "--engine kernel'). Not thin_faults or thin_corruption: their read errors and corruption make the kernel drop "
+       "space-map errors (see the README's kernel engine section), which they report on about 1 seed in 15; tree_shapes, "
+       "with fewer faults, reports it on about 1 seed in 70.",
+       {"@dmtest", "snapshot_storm", "tree_shapes", "data_churn"}},
       {"sim", "The simulator self-test.", {"sim_selftest"}},
       {"engine", "The raw engine rollback workload.", {"engine_rollback"}},
       {"crash", "The crash explorer.", {"crash_explorer"}},
