@@ -68,7 +68,7 @@ Status KernelCall::dropped_error(std::string_view what) {
   for (auto& line : take_log())
     if (line.starts_with("err: ")) errors.push_back(std::move(line));
   if (errors.empty()) return {};
-  return Error::engine_bug(fmt::format("{}: the kernel returned success after logging an error (the error was dropped) "
+  return Error::dropped(fmt::format("{}: the kernel returned success after logging an error (the error was dropped) "
                                        "[kernel log: {}]",
                                        what, fmt::join(errors, "; ")));
 }

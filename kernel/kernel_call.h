@@ -50,7 +50,7 @@ class KernelCall {
   // A call that returned 0 after the kernel logged an error (DMERR) dropped that error: the
   // kernel's value-type callbacks and dm_tm_inc/dm_tm_dec return nothing, so a failed reference
   // count update or subtree delete is logged and forgotten, and the call succeeds with the
-  // metadata's counts wrong. Reported as engine_bug at the call, with the kernel's words. (A
+  // metadata's counts wrong. Reported as ErrorKind::dropped at the call, with the kernel's words. (A
   // positive return is a loop our callback stopped, whose log line is expected.)
   [[nodiscard]] static Status dropped_error(std::string_view what);
   [[nodiscard]] block_device* bdev() noexcept { return bdev_.get(); }

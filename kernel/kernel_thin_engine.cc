@@ -79,9 +79,11 @@ class KernelThinMetadata final : public seam::ThinMetadata {
     if (!found) return std::optional<seam::ThinLookup>();
     return std::optional<seam::ThinLookup>(seam::ThinLookup{b, shared});
   }
-  // dm-thin has no single-block removal in its interface: a range of one, and the mapped count
-  // says whether there was a mapping to remove (our engine's remove_mapping fails when not).
+  // dm-thin 6.1 has no single-block removal in its interface: a lookup (an unmapped block is
+  // refused with nothing changed, as in our engine), then a range of one.
   Status remove_mapping(std::uint64_t id, std::uint64_t vblock) override {
+    PDSIM_TRY_ASSIGN(auto mapped, find_block(id, vblock));
+    if (!mapped) return Error::no_data(fmt::format("thin device {}: block {} is not mapped", id, vblock));
     PDSIM_TRY_ASSIGN(std::uint64_t n, remove_range(id, vblock, vblock + 1));
     if (n == 0) return Error::no_data(fmt::format("thin device {}: block {} is not mapped", id, vblock));
     return {};

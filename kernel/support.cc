@@ -20,6 +20,7 @@ namespace pdsim::kernel {
 namespace {
 
 constexpr std::size_t kLogLines = 16;
+constexpr unsigned char kPoisonByte = 0xa5;
 
 std::deque<std::string>& log_lines() {
   static std::deque<std::string> lines;
@@ -55,10 +56,13 @@ void pdsim_kernel_log(const char* level, const char* fmt, ...) {
   lines.push_back(std::string(level) + ": " + buf);
 }
 
+// kmalloc's memory is not zeroed; here it is filled with a fixed poison byte, so that a kernel
+// path that uses (or writes to disk) memory it never initialised does so the same way in every
+// run (determinism) and visibly (0xa5 bytes) rather than with whatever the heap held.
 void* pdsim_kmalloc(size_t size, bool zero) {
   void* p = std::malloc(size == 0 ? 1 : size);
   if (p == nullptr) return nullptr;
-  if (zero) std::memset(p, 0, size);
+  std::memset(p, zero ? 0 : pdsim::kernel::kPoisonByte, size);
   return p;
 }
 

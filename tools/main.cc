@@ -60,6 +60,10 @@ int cmd_run(RunArgs& a, bool seed_given) {
     req.first_seed = a.seed;
     req.runs = 1;
   }
+  if (pdsim::kernel::available()) {  // the differential scenarios' second engine
+    req.opts.peer_thin_engine = &pdsim::kernel::thin_engine();
+    req.opts.peer_cache_engine = &pdsim::kernel::cache_engine();
+  }
   if (a.engine == "kernel") {
     if (!pdsim::kernel::available()) {
       fmt::print(stderr, "pdsim run: --engine kernel: this build has no kernel engine ({}); configure with the "
@@ -224,6 +228,8 @@ int main(int argc, char** argv) {
   run->add_flag("--no-shrink", run_args.no_shrink, "Do not shrink failing runs");
   run->add_option("--max-failures", run_args.req.max_failures, "Stop after this many failed seeds (default 0: run every seed)");
   run->add_flag("--trace", run_args.req.opts.trace, "Print every step and disk operation");
+  run->add_flag("--strict", run_args.req.strict,
+                "Fail a run that a known divergence of the engine ended (the kernel dropping an error a fault caused)");
   run->add_option("--engine", run_args.engine,
                   "Metadata engine behind the seam: pdsim (ours, default) or kernel (the kernel's own code; see 'pdsim info')");
 

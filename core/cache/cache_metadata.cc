@@ -438,6 +438,7 @@ namespace {
 class PdsimCacheEngine final : public seam::CacheEngine {
  public:
   [[nodiscard]] std::string_view name() const override { return "pdsim"; }
+  [[nodiscard]] bool resize_resizes_hints() const override { return true; }
   [[nodiscard]] Result<std::unique_ptr<seam::CacheMetadata>> format(BlockDevice& dev, std::uint32_t data_block_size,
                                                                     std::uint32_t version) override {
     PDSIM_TRY_ASSIGN(auto md, CacheMetadata::format(dev, data_block_size, version));

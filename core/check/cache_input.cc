@@ -182,7 +182,7 @@ Status check_contents(BlockDevice& dev, const CacheSuperblock& sb, const std::ve
 
 }  // namespace
 
-Result<CacheReport> check_cache(BlockDevice& metadata) {
+Result<CacheReport> check_cache(BlockDevice& metadata, bool census) {
   CacheReport out;
   Report sb_problems;
   PDSIM_TRY_ASSIGN(std::optional<CacheSuperblock> sb, read_superblock(metadata, sb_problems));
@@ -196,6 +196,7 @@ Result<CacheReport> check_cache(BlockDevice& metadata) {
   in.metadata_nr_blocks = metadata.nr_blocks();
   in.metadata_sm_root = sb->metadata_sm_root;
   in.extra_metadata_refs.push_back(0);
+  in.census = census;
   std::vector<ArraySpec> specs;
   auto add_array = [&](const char* what, BlockNr root, std::uint32_t value_size, std::uint64_t len, bool exact = true) {
     TreeSpec t{what, root, 1, 8, ValueRefs::metadata_block, value_size, true};

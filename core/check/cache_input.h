@@ -27,6 +27,7 @@ struct CacheReport {
   std::uint64_t dirty = 0;   // of those, dirty (v1 flag or v2 bit)
 };
 
-[[nodiscard]] Result<CacheReport> check_cache(BlockDevice& metadata);
+// `census`: fill report.census as well.
+[[nodiscard]] Result<CacheReport> check_cache(BlockDevice& metadata, bool census = false);
 
 }  // namespace pdsim::check

@@ -194,8 +194,20 @@ Result<Report> check(BlockDevice& metadata, const Input& in) {
     PDSIM_TRY(walk_tree(ctx, walker, metadata, in.trees[i], report.trees[i]));
   }
 
-  PDSIM_TRY(detail::compare_space_map(ctx, meta_sm, ctx.metadata_refs()));
-  if (data_sm) PDSIM_TRY(detail::compare_space_map(ctx, *data_sm, ctx.data_refs()));
+  if (in.census) report.census.emplace();
+  Census* census = report.census ? &*report.census : nullptr;
+  PDSIM_TRY(detail::compare_space_map(ctx, meta_sm, ctx.metadata_refs(), census ? &census->metadata_counts : nullptr));
+  if (data_sm)
+    PDSIM_TRY(detail::compare_space_map(ctx, *data_sm, ctx.data_refs(), census ? &census->data_counts : nullptr));
+  if (census) {
+    for (const auto& [b, role] : ctx.roles()) {
+      using K = detail::Role::Kind;
+      census->roles.emplace(b, role.kind == K::btree      ? BlockRole::btree
+                               : role.kind == K::sm_index ? BlockRole::sm_index
+                               : role.kind == K::bitmap   ? BlockRole::bitmap
+                                                          : BlockRole::array);
+    }
+  }
   for (BlockNr b = 0; b < limit; ++b)
     if (ctx.metadata_refs().get(b) > 0) report.referenced_metadata.push_back(b);
   return report;

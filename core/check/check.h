@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -73,6 +74,16 @@ struct Input {
   std::optional<SpaceMapRoot> data_sm_root;  // the disk space map of a thin pool's data device
   std::vector<TreeSpec> trees;               // every tree reachable from the superblock(s)
   std::vector<BlockNr> extra_metadata_refs;  // blocks referenced directly (superblock, held root)
+  bool census = false;                       // fill Report::census
+};
+
+// What the space maps of an image store and what each metadata block was read as: for comparing
+// two images block by block (the differential scenarios). Filled only when Input::census is set.
+enum class BlockRole : std::uint8_t { btree, sm_index, bitmap, array };
+struct Census {
+  std::map<BlockNr, std::uint64_t> metadata_counts;  // every non-zero count the metadata space map stores
+  std::map<BlockNr, std::uint64_t> data_counts;      // the same for the data space map (thin)
+  std::map<BlockNr, BlockRole> roles;                // every metadata block the walk read
 };
 
 enum class ProblemKind {
@@ -145,6 +156,7 @@ struct Report {
   // Every metadata block something references (counted while walking), ascending: what a
   // transaction must not overwrite in place (the write-ordering oracle uses it).
   std::vector<BlockNr> referenced_metadata;
+  std::optional<Census> census;  // when Input::census
 
   [[nodiscard]] bool clean() const { return problems.empty() && problems_dropped == 0; }
   [[nodiscard]] bool has_fatal() const;

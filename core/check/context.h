@@ -99,6 +99,7 @@ class Context {
   [[nodiscard]] Report& report() { return report_; }
   [[nodiscard]] const RefCounts& metadata_refs() const { return meta_refs_; }
   [[nodiscard]] const RefCounts& data_refs() const { return data_refs_; }
+  [[nodiscard]] const std::unordered_map<BlockNr, Role>& roles() const { return roles_; }
 
  private:
   BlockDevice& dev_;

@@ -136,8 +136,8 @@ Result<SpaceMapLayout> load_disk_space_map(Context& ctx, TreeWalker& walker, con
   return sm;
 }
 
-Status compare_space_map(Context& ctx, const SpaceMapLayout& sm,
-                         const RefCounts& refs) {
+Status compare_space_map(Context& ctx, const SpaceMapLayout& sm, const RefCounts& refs,
+                         std::map<BlockNr, std::uint64_t>* stored_counts) {
   if (!sm.usable) return ok_status();
   const Space space = sm.space;
   const char* dev = space == Space::metadata ? "metadata" : "data";
@@ -200,6 +200,7 @@ Status compare_space_map(Context& ctx, const SpaceMapLayout& sm,
                     Severity::fatal, space);
       }
       const std::uint64_t expected = refs.get(b);
+      if (stored_counts != nullptr && stored != 0) stored_counts->emplace(b, stored);
       if (stored == expected) continue;
       if (expected == 0) {
         ctx.problem(ProblemKind::leak, b,

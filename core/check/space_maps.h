@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -39,7 +40,8 @@ struct SpaceMapLayout {
 
 // Compares every block below nr_blocks with refs (leak / over / under), checks the overflow
 // tree against the bitmaps, the per-bitmap nr_free / none_free_before and nr_allocated.
-[[nodiscard]] Status compare_space_map(Context& ctx, const SpaceMapLayout& sm,
-                                       const RefCounts& refs);
+// `stored`, when given, receives every non-zero count the map stores.
+[[nodiscard]] Status compare_space_map(Context& ctx, const SpaceMapLayout& sm, const RefCounts& refs,
+                                       std::map<BlockNr, std::uint64_t>* stored_counts = nullptr);
 
 }  // namespace pdsim::check::detail

@@ -140,8 +140,9 @@ Result<ThinInput> thin_input(BlockDevice& metadata) {
   return out;
 }
 
-Result<Report> check_thin(BlockDevice& metadata) {
+Result<Report> check_thin(BlockDevice& metadata, bool census) {
   PDSIM_TRY_ASSIGN(ThinInput ti, thin_input(metadata));
+  ti.input.census = census;
   Report rep;
   if (ti.usable) {
     PDSIM_TRY_ASSIGN(rep, check(metadata, ti.input));

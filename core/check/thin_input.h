@@ -50,6 +50,7 @@ struct ThinInput {
 [[nodiscard]] Result<ThinInput> thin_input(BlockDevice& metadata);
 
 // thin_input() + check() + details/mapping cross-checks (mapped_blocks, device sets).
-[[nodiscard]] Result<Report> check_thin(BlockDevice& metadata);
+// `census`: fill Report::census as well.
+[[nodiscard]] Result<Report> check_thin(BlockDevice& metadata, bool census = false);
 
 }  // namespace pdsim::check

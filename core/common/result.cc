@@ -15,6 +15,7 @@ std::string_view to_string(ErrorKind kind) noexcept {
     case ErrorKind::read_only: return "read_only";
     case ErrorKind::busy: return "busy";
     case ErrorKind::engine_bug: return "engine_bug";
+    case ErrorKind::dropped: return "dropped_error";
   }
   return "unknown";
 }

@@ -24,6 +24,10 @@ enum class ErrorKind {
   read_only,   // a mutating call against a read-only device or manager (EPERM)
   busy,        // a resource is locked or the cache is pinned full
   engine_bug,  // the engine broke its own invariant (a kernel BUG_ON): always a failure of the run
+  // The engine logged a failure and carried on as if the call had succeeded (the kernel's
+  // void-returning reference-count callbacks): its metadata no longer matches what it reports.
+  // After a fault, a known kernel divergence that ends the run; without one, a failure.
+  dropped,
 };
 
 [[nodiscard]] std::string_view to_string(ErrorKind kind) noexcept;
@@ -40,6 +44,7 @@ class [[nodiscard]] Error {
   static Error read_only(std::string m) { return {ErrorKind::read_only, std::move(m)}; }
   static Error busy(std::string m) { return {ErrorKind::busy, std::move(m)}; }
   static Error engine_bug(std::string m) { return {ErrorKind::engine_bug, std::move(m)}; }
+  static Error dropped(std::string m) { return {ErrorKind::dropped, std::move(m)}; }
 
   [[nodiscard]] ErrorKind kind() const noexcept { return kind_; }
   [[nodiscard]] const std::string& message() const noexcept { return message_; }

@@ -95,6 +95,10 @@ class CacheEngine {
  public:
   virtual ~CacheEngine() = default;
   [[nodiscard]] virtual std::string_view name() const = 0;
+  // Whether resize() also resizes the policy-hint array to the new number of cache blocks. Ours
+  // does (cache_check 0.9 rejects a hint array of another length); the kernel's dm_cache_resize
+  // leaves it as it was (its values kept) until the next dm_cache_write_hints rewrites it.
+  [[nodiscard]] virtual bool resize_resizes_hints() const = 0;
   [[nodiscard]] virtual Result<std::unique_ptr<CacheMetadata>> format(BlockDevice& dev, std::uint32_t data_block_size,
                                                                       std::uint32_t version) = 0;
   [[nodiscard]] virtual Result<std::unique_ptr<CacheMetadata>> open(BlockDevice& dev,

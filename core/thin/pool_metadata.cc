@@ -286,10 +286,15 @@ Result<std::optional<LookupResult>> PoolMetadata::find_block(std::uint64_t id, s
 }
 
 Status PoolMetadata::remove_mapping(std::uint64_t id, std::uint64_t vblock) {
-  in_service_ = true;
   PDSIM_TRY_ASSIGN(DeviceRecord * rec, record_for(id));
   const std::uint64_t keys[2] = {id, vblock};
   auto mapping = info();
+  // btree::remove of an absent key shadows the path before it finds out, and the shadowed
+  // originals are released: the transaction could then only be aborted. The kernel's interface
+  // (dm_thin_remove_range) refuses an unmapped block without changing anything; so does this.
+  PDSIM_TRY_ASSIGN(auto present, btree::lookup(mapping, root_, keys));
+  if (!present) return Error::no_data(fmt::format("thin device {}: block {} is not mapped", id, vblock));
+  in_service_ = true;  // a refusal above is a lookup: it does not put the pool in service
   PDSIM_TRY_ASSIGN(root_, btree::remove(mapping, root_, keys));
   --rec->details.mapped_blocks;
   rec->changed = true;
@@ -374,6 +379,7 @@ Result<PoolMetadata::LeafNeighbourhood> PoolMetadata::mapping_leaf_neighbourhood
 
 Result<std::optional<std::pair<std::uint64_t, BlockNr>>> PoolMetadata::next_mapping(std::uint64_t id, std::uint64_t vblock) {
   using Found = std::optional<std::pair<std::uint64_t, BlockNr>>;
+  PDSIM_TRY(record_for(id));  // dm-thin looks up through an open device: a missing one is no_data
   const std::uint64_t keys[2] = {id, vblock};
   auto mapping = info();
   PDSIM_TRY_ASSIGN(auto e, btree::lookup_next(mapping, root_, keys));

@@ -13,19 +13,6 @@
 namespace pdsim::scenarios {
 namespace {
 
-// The first line where `got` differs from `want`, in words.
-std::string first_difference(const std::string& want, const std::string& got) {
-  std::istringstream w(want), g(got);
-  std::string wl, gl;
-  for (std::size_t line = 1;; ++line) {
-    const bool wm = static_cast<bool>(std::getline(w, wl));
-    const bool gm = static_cast<bool>(std::getline(g, gl));
-    if (!wm && !gm) return "equal";
-    if (!wm || !gm || wl != gl)
-      return fmt::format("line {}: expected '{}', found '{}'", line, wm ? wl : "(end)", gm ? gl : "(end)");
-  }
-}
-
 std::vector<std::uint64_t> numbers(std::istringstream& in) {
   std::vector<std::uint64_t> out;
   std::uint64_t v = 0;
@@ -44,6 +31,7 @@ std::string CacheState::xml() const {
   s += "  </mappings>\n  <hints>\n";
   if (hint_array) {
     for (const auto& [c, m] : mappings) {
+      if (c >= hints.size()) continue;  // an engine that keeps the hint array's length on resize
       std::string raw(4, '\0');
       for (std::size_t i = 0; i < 4; ++i) raw[i] = static_cast<char>((hints[c] >> (8 * i)) & 0xFFu);
       s += fmt::format("    <hint cache_block=\"{}\" data=\"{}\"/>\n", c, cache::base64_encode(raw));
@@ -74,7 +62,23 @@ CacheHarness::CacheHarness(std::string scenario, std::uint64_t seed, std::uint32
   committed_.version = current_.version = version;
 }
 
-void CacheHarness::fail(std::string what) { failures_.add(std::move(what)); }
+void CacheHarness::fail(std::string what) {
+  if (!stopped()) failures_.add(std::move(what));  // nothing after a known divergence is judged
+}
+
+bool CacheHarness::unexplained(std::uint64_t faults_at_call, const std::string& what, const Error& e) {
+  if (e.kind() == ErrorKind::dropped) {
+    const std::uint64_t now = disk_.counters().faults_fired();
+    if (now != faults_at_call || now != faults_at_clean_) {
+      if (!failed()) divergence_ = fmt::format("{}: {}", what, e.to_string());
+      md_.reset();
+      return true;
+    }
+  }
+  if (explained(faults_at_call, e)) return false;
+  unexpected(what, e);
+  return true;
+}
 
 bool CacheHarness::start() {
   auto md = engine().format(disk_, kCacheBlockSize, committed_.version);
@@ -88,6 +92,7 @@ bool CacheHarness::start() {
 }
 
 void CacheHarness::unexpected(const std::string& what, const Error& e) {
+  if (e.kind() == ErrorKind::engine_bug) return fail(fmt::format("{}: {}", what, e.to_string()));  // faults or not
   if (const auto b = seeds::below_zero_block(e))
     return fail(fmt::format("{} failed with no fault injected: array block {} released twice, its reference count "
                             "would go below zero ({})", what, *b, e.to_string()));
@@ -104,7 +109,7 @@ void CacheHarness::apply(const std::string& what, Fn&& fn) {
     current_ = std::move(next);
     return;
   }
-  if (!explained(faults, s.error())) return unexpected(what, s.error());
+  if (unexplained(faults, what, s.error())) return;
   recover(std::nullopt);
 }
 
@@ -126,7 +131,10 @@ void CacheHarness::resize(const std::string& what, std::uint32_t n) {
     const std::uint64_t faults = disk_.counters().faults_fired();
     const Status s = md_->resize(n);
     if (s) return fail(fmt::format("{}: shrinking the cache past a dirty block was not refused", what));
-    if (explained(faults, s.error())) return recover(std::nullopt);
+    if (s.error().kind() == ErrorKind::dropped || explained(faults, s.error())) {
+      if (unexplained(faults, what, s.error())) return;
+      return recover(std::nullopt);
+    }
     if (s.error().kind() != ErrorKind::invalid) return unexpected(what, s.error());
     ++refused_;
     return;  // refused, nothing changed
@@ -134,7 +142,7 @@ void CacheHarness::resize(const std::string& what, std::uint32_t n) {
   apply(what, [&](CacheState& next) -> Status {
     PDSIM_TRY(md_->resize(n));
     next.mappings.erase(next.mappings.lower_bound(n), next.mappings.end());
-    if (next.hint_array) next.hints.resize(n, 0);
+    if (next.hint_array && engine().resize_resizes_hints()) next.hints.resize(n, 0);
     next.cache_blocks = n;
     return {};
   });
@@ -165,7 +173,7 @@ void CacheHarness::commit(const std::string& what, bool clean) {
   const std::uint64_t faults = disk_.counters().faults_fired();
   const Status s = md_->commit(clean);
   if (!s) {
-    if (!explained(faults, s.error())) return unexpected(what, s.error());
+    if (unexplained(faults, what, s.error())) return;
     return recover(attempted);
   }
   ++commits_;
@@ -234,10 +242,11 @@ void CacheHarness::expect_durable(const std::optional<CacheState>& attempted, co
   if (xml.str() != want)
     fail(fmt::format("{}: the durable metadata (txn {}) is not the last commit (txn {}){}: {}", when, txn,
                      committed_.stats.write_hits, attempted ? " nor the one in flight" : "",
-                     first_difference(want, xml.str())));
+                     first_line_difference(want, xml.str())));
 }
 
 void CacheHarness::step(std::size_t i, const std::string& text) {
+  if (stopped()) return;
   if (opts_.trace) trace_ << fmt::format("  step {}: {}\n", i, text);
   std::istringstream in(text);
   std::string word;
@@ -350,7 +359,7 @@ bool CacheHarness::metadata_step(const std::string& word, const std::string& wha
 }
 
 void CacheHarness::finish() {
-  if (failed()) return;
+  if (failed() || stopped()) return;
   disk_.set_plan(sim::FaultPlan{});
   power_cut(sim::PowerCutPolicy::none);
 }
@@ -360,6 +369,7 @@ SeedOutcome CacheHarness::outcome() {
   out.failures = failures_.lines();
   out.passed = failures_.empty();
   out.operations = ops_;
+  out.divergence = divergence_;
   out.summary = fmt::format("v{}, {} blocks, {} mappings at the end; {} ops ({} skipped), {} commits, {} injected errors "
                             "({} commits in flight kept), {} power cuts, {} grows checked, {} shrinks refused, {} checks",
                             committed_.version, current_.cache_blocks, current_.mappings.size(), ops_, skipped_, commits_,

@@ -40,7 +40,7 @@ struct CacheState {
   std::map<std::uint32_t, cache::Mapping> mappings;
   std::string policy;
   bool hint_array = false;
-  std::vector<std::uint32_t> hints;  // cache_blocks entries when hint_array
+  std::vector<std::uint32_t> hints;  // the hint array: cache_blocks entries, unless the engine keeps its length on resize
   std::uint64_t discard_block_size = 0;
   std::vector<bool> discards;
   cache::Stats stats;  // stats.write_hits is the transaction number (set by the harness)
@@ -75,6 +75,8 @@ class CacheHarness {
 
   void fail(std::string what);
   [[nodiscard]] bool failed() const { return !failures_.empty(); }
+  // The engine dropped an error a fault caused (a known kernel divergence): the run ends there.
+  [[nodiscard]] bool stopped() const { return !divergence_.empty(); }
   // The engine behind the seam this harness drives: the run's (RunOptions), else ours.
   [[nodiscard]] seam::CacheEngine& engine() const {
     return opts_.cache_engine != nullptr ? *opts_.cache_engine : cache::pdsim_cache_engine();
@@ -97,6 +99,10 @@ class CacheHarness {
   void verify_mappings_after_grow(const std::string& what, std::uint32_t old_blocks);
   // An engine error while no fault fired.
   void unexpected(const std::string& what, const Error& e);
+  // A failed call the disk did not explain fails the run, except an error the engine dropped
+  // after a fault (ErrorKind::dropped), which ends it as a known divergence. True if handled.
+  [[nodiscard]] bool unexplained(std::uint64_t faults_at_call, const std::string& what, const Error& e);
+  std::string divergence_;
 
   std::string scenario_;
   std::uint64_t seed_;

@@ -2,11 +2,25 @@
 #include "scenarios/harness/failures.h"
 
 #include <filesystem>
+#include <sstream>
 #include <system_error>
 
 #include <fmt/format.h>
 
 namespace pdsim::scenarios {
+
+std::string first_line_difference(const std::string& want, const std::string& got, std::string_view want_name,
+                                  std::string_view got_name) {
+  std::istringstream w(want), g(got);
+  std::string wl, gl;
+  for (std::size_t line = 1;; ++line) {
+    const bool wm = static_cast<bool>(std::getline(w, wl));
+    const bool gm = static_cast<bool>(std::getline(g, gl));
+    if (!wm && !gm) return "equal";
+    if (!wm || !gm || wl != gl)
+      return fmt::format("line {}: {} '{}', {} '{}'", line, want_name, wm ? wl : "(end)", got_name, gm ? gl : "(end)");
+  }
+}
 
 void save_failing_image(const sim::Image& image, const std::string& dir, const std::string& scenario,
                         std::uint64_t seed, std::vector<std::string>& failures) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -39,6 +40,12 @@ class Failures {
   std::size_t limit_;
   std::vector<std::string> lines_;
 };
+
+// The first line where `got` differs from `want`, in words: "line N: expected '...', found '...'"
+// (`expected`/`found` renamed by the last two arguments), or "equal".
+[[nodiscard]] std::string first_line_difference(const std::string& want, const std::string& got,
+                                                std::string_view want_name = "expected",
+                                                std::string_view got_name = "found");
 
 // A failing run's image, kept for `pdsim check` / thin_check: written to
 // DIR/SCENARIO-seedN.bin (DIR made if need be) with a failure line saying where, or why not.

@@ -175,6 +175,7 @@ void PoolHarness::reopen_and_verify(const char* why, const std::optional<PoolSta
 }
 
 void PoolHarness::check_image(const char* when) {
+  if (!divergence_.empty()) return;
   const sim::Image img = disk_.current();
   sim::ImageDevice image(img);
   auto rep = check::check_thin(image);
@@ -245,7 +246,7 @@ void PoolHarness::run_thin_check(const char* when) {
 }
 
 void PoolHarness::repair() {
-  if (!pool_ || !pool_->metadata().needs_check() || failed()) return;
+  if (!divergence_.empty() || !pool_ || !pool_->metadata().needs_check() || failed()) return;
   disk_.set_plan({});
   if (Status s = pool_->shutdown(); !s) return fail(fmt::format("teardown before repair: {}", s.error().to_string()));
   pool_.reset();

@@ -38,7 +38,15 @@ bool PoolHarness::detected(const Error& e) {
 }
 
 void PoolHarness::fail(std::string what) {
+  if (!divergence_.empty()) return;  // nothing after a known divergence is judged
   failures_.add(std::move(what));
+}
+
+void PoolHarness::diverge(const char* op, const Error& e) {
+  if (!divergence_.empty() || failed()) return;
+  divergence_ = fmt::format("{}: {}", op, e.to_string());
+  stopped_ = true;
+  pool_.reset();
 }
 
 Result<std::vector<BlockNr>> PoolHarness::reachable(BlockDevice& dev) {
@@ -75,6 +83,13 @@ void PoolHarness::judge_error(const Error& e, const OpStart& st, bool legal, con
   // An engine that broke its own invariant (a kernel BUG, a dropped error) is never excused by a
   // fault or a refusal.
   if (e.kind() == ErrorKind::engine_bug) return fail(fmt::format("{}: {}", op, e.to_string()));
+  if (e.kind() == ErrorKind::dropped) {
+    // Dropping an error is the kernel's known behaviour when the disk caused it (a fault during
+    // the call, or earlier in the transaction); a logged error with no fault behind it is a bug.
+    const std::uint64_t faults = disk_.counters().faults_fired();
+    if (faults != st.faults || faults != faults_at_clean_) return diverge(op, e);
+    return fail(fmt::format("{}: an engine error the disk did not cause (no fault fired): {}", op, e.to_string()));
+  }
   if (!legal) return;  // the workload asked for something the pool must refuse
   if (st.mode != thin::PoolMode::write && st.mode != thin::PoolMode::out_of_data_space) return;  // a degraded pool refuses
   const std::uint64_t faults = disk_.counters().faults_fired();
@@ -92,6 +107,7 @@ void PoolHarness::judge_error(const Error& e, const OpStart& st, bool legal, con
 }
 
 void PoolHarness::settle_error(const OpStart& st, const char* op, const PoolState& attempted) {
+  if (!pool_) return;  // stopped at a known divergence
   const thin::PoolMode mode = pool_->mode();
   const bool aborted = mode != st.mode && (mode == thin::PoolMode::read_only || mode == thin::PoolMode::fail);
   if (aborted) expect_rolled_back(PoolState(attempted));  // a copy: attempted may be current_
@@ -286,6 +302,7 @@ Status PoolHarness::reload(const thin::PoolTable& table) {
 }
 
 void PoolHarness::power_cut(sim::PowerCutPolicy policy) {
+  if (!divergence_.empty()) return;
   ++power_cuts_;
   disk_.power_cut(policy);
   sim::PausedPlan paused(disk_);
@@ -293,6 +310,7 @@ void PoolHarness::power_cut(sim::PowerCutPolicy policy) {
 }
 
 void PoolHarness::teardown_and_reopen(const char* why) {
+  if (!divergence_.empty()) return;
   disk_.set_plan({});
   if (pool_) {
     const thin::PoolMode mode = pool_->mode();
@@ -326,6 +344,7 @@ SeedOutcome PoolHarness::outcome(std::string summary) {
   out.operations = ops_;
   out.thin_checks = thin_checks_;
   out.summary = std::move(summary) + "; " + counters();
+  out.divergence = divergence_;
   if (!out.passed && !opts_.save_images_dir.empty())
     save_failing_image(disk_.current(), opts_.save_images_dir, scenario_, seed_, out.failures);
   return out;

@@ -80,7 +80,8 @@ class PoolHarness {
     if (opts_.thin_engine != nullptr) return *opts_.thin_engine;
     return thin::pdsim_thin_engine();
   }
-  // Corruption was detected (corruption_faults runs only): nothing more to check.
+  // Corruption was detected (corruption_faults runs only), or the engine dropped an error a
+  // fault caused (a known divergence, see diverge()): nothing more to check.
   [[nodiscard]] bool stopped() const { return stopped_; }
   [[nodiscard]] SeedOutcome outcome(std::string summary);
 
@@ -158,6 +159,10 @@ class PoolHarness {
   Failures failures_;
   bool stopped_ = false;
   std::uint64_t detected_ = 0;
+  // The engine dropped an error a fault caused (ErrorKind::dropped): the run ends here as a
+  // known divergence. The pool is let go without a commit; failures after it are not recorded.
+  void diverge(const char* op, const Error& e);
+  std::string divergence_;
   // In a corruption_faults run: records a detected corruption and stops; false otherwise.
   bool detected(const Error& e);
   std::uint64_t tolerated_leaks_ = 0;

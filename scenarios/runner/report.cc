@@ -38,6 +38,7 @@ nlohmann::ordered_json to_json(const Run& run) {
     s["operations"] = t.operations;
     s["crash_states"] = t.crash_states;
     s["thin_checks"] = t.thin_checks;
+    s["diverged"] = t.diverged;
     s["failed_seeds"] = t.failed_seeds;
     s["marks"] = ordered_json::object();
     for (const auto& [m, c] : t.marks) s["marks"][m] = c;

@@ -50,7 +50,7 @@ struct Shrunk {
 };
 
 struct ScenarioTotals {
-  std::uint64_t runs = 0, failed = 0, operations = 0, crash_states = 0, thin_checks = 0;
+  std::uint64_t runs = 0, failed = 0, operations = 0, crash_states = 0, thin_checks = 0, diverged = 0;
   double seconds = 0;
   std::map<std::string, std::uint64_t> marks;
   std::vector<std::uint64_t> failed_seeds;

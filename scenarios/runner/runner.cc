@@ -92,7 +92,12 @@ void shrink_failure(const RunRequest& req, const Scenario& sc, std::uint64_t see
   quiet.thin_check = ThinCheck::never;
   quiet.thin_engine = req.opts.thin_engine;
   quiet.cache_engine = req.opts.cache_engine;
-  auto fails = [&](const Steps& s) { return !sc.replay(seed, s, quiet, sink).passed; };
+  quiet.peer_thin_engine = req.opts.peer_thin_engine;
+  quiet.peer_cache_engine = req.opts.peer_cache_engine;
+  auto fails = [&](const Steps& s) {
+    const SeedOutcome o = sc.replay(seed, s, quiet, sink);
+    return !o.passed || (req.strict && !o.divergence.empty());
+  };
   // Shrinking starts from a list that fails; if the whole list replays clean (a failure only
   // thin_check saw, say), there is nothing to shrink.
   if (!fails(steps)) {
@@ -142,7 +147,16 @@ bool run_seed(const RunRequest& req, const Scenario& sc, std::uint64_t seed, Sce
   tot.operations += o.operations;
   tot.crash_states += o.crash_states;
   tot.thin_checks += o.thin_checks;
-  out << fmt::format("{} seed {}: {} {}\n", sc.name, seed, o.passed ? "ok" : "FAILED", o.summary);
+  const bool diverged = !o.divergence.empty();
+  if (diverged) {
+    ++tot.diverged;
+    if (req.strict && o.passed) {
+      o.passed = false;
+      o.failures.insert(o.failures.begin(), fmt::format("known divergence (--strict): {}", o.divergence));
+    }
+  }
+  out << fmt::format("{} seed {}: {} {}\n", sc.name, seed, o.passed ? (diverged ? "stopped" : "ok") : "FAILED", o.summary);
+  if (diverged && o.passed) out << fmt::format("  known divergence, the run ends here: {}\n", o.divergence);
   if (o.passed) return true;
   ++tot.failed;
   ++st.failed_runs;
@@ -215,9 +229,10 @@ bool print_summary(const std::vector<const Scenario*>& targets, const RunState& 
   for (const auto& [m, c] : marks::snapshot())
     if (all_marks.count(m) == 0) never += (never.empty() ? "" : " ") + m;
   if (!never.empty()) out << fmt::format("marks not hit: {}\n", never);
-  std::uint64_t runs = 0;
-  for (const auto& t : st.totals) runs += t.runs;
-  out << fmt::format("{} runs, {} failed{}\n", st.done == 0 ? 0 : runs, st.failed_runs,
+  std::uint64_t runs = 0, diverged = 0;
+  for (const auto& t : st.totals) runs += t.runs, diverged += t.diverged;
+  out << fmt::format("{} runs, {} failed{}{}\n", st.done == 0 ? 0 : runs, st.failed_runs,
+                     diverged == 0 ? "" : fmt::format(", {} ended at a known divergence of the engine", diverged),
                      missing_any ? "; required coverage marks missing" : "");
   return missing_any;
 }

@@ -27,6 +27,7 @@ struct RunRequest {
   bool progress = false;              // a progress line on stderr
   bool shrink = true;
   std::uint64_t max_failures = 0;     // stop after this many failed seeds (0 = never)
+  bool strict = false;                // a run a known divergence ended fails (SeedOutcome::divergence)
   RunOptions opts;
 };
 

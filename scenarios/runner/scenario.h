@@ -25,6 +25,10 @@ struct RunOptions {
   bool trace = false;              // print every disk operation of the run
   seam::ThinEngine* thin_engine = nullptr;    // the thin-metadata engine behind the seam; nullptr is ours
   seam::CacheEngine* cache_engine = nullptr;  // the cache-metadata engine behind the seam; nullptr is ours
+  // The second engine of the differential scenarios, compared with ours (the kernel's code, when
+  // the build has it; nullptr: those scenarios fail saying so).
+  seam::ThinEngine* peer_thin_engine = nullptr;
+  seam::CacheEngine* peer_cache_engine = nullptr;
   ThinCheck thin_check = ThinCheck::sample;  // run the real thin_check on recovered images
   std::string save_images_dir;     // where failing runs leave their images ("" = nowhere)
 };
@@ -36,6 +40,10 @@ struct SeedOutcome {
   std::uint64_t operations = 0;       // workload operations executed
   std::uint64_t crash_states = 0;     // crash states checked
   std::uint64_t thin_checks = 0;      // images the real thin_check passed
+  // Set when a known divergence of the engine ended the run early: the kernel's code dropped an
+  // error a fault caused (ErrorKind::dropped), so its metadata no longer matches what it
+  // reports and nothing after can be judged. The run passes unless the request is strict.
+  std::string divergence;
 };
 
 using Steps = std::vector<std::string>;
