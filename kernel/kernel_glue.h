@@ -36,6 +36,7 @@ int pdsim_thin_insert(struct dm_pool_metadata *pmd, uint64_t id, uint64_t vblock
 /* Lookups: *found false (and 0) when there is no such mapping; -ENODATA only for a missing device. */
 int pdsim_thin_find(struct dm_pool_metadata *pmd, uint64_t id, uint64_t vblock, bool *found, uint64_t *block,
 		    bool *shared);
+int pdsim_thin_remove_block(struct dm_pool_metadata *pmd, uint64_t id, uint64_t vblock);
 int pdsim_thin_remove_range(struct dm_pool_metadata *pmd, uint64_t id, uint64_t begin, uint64_t end,
 			    uint64_t *removed);
 int pdsim_thin_next_mapping(struct dm_pool_metadata *pmd, uint64_t id, uint64_t vblock, bool *found, uint64_t *key,

@@ -80,13 +80,12 @@ class KernelThinMetadata final : public seam::ThinMetadata {
     return std::optional<seam::ThinLookup>(seam::ThinLookup{b, shared});
   }
   // dm-thin 6.1 has no single-block removal in its interface: a lookup (an unmapped block is
-  // refused with nothing changed, as in our engine), then a range of one.
+  // refused with nothing changed, as in our engine), then dm_btree_remove on the mapping tree as
+  // the kernel's dm_thin_remove_block did before 6.1 (pdsim_thin_remove_block).
   Status remove_mapping(std::uint64_t id, std::uint64_t vblock) override {
     PDSIM_TRY_ASSIGN(auto mapped, find_block(id, vblock));
     if (!mapped) return Error::no_data(fmt::format("thin device {}: block {} is not mapped", id, vblock));
-    PDSIM_TRY_ASSIGN(std::uint64_t n, remove_range(id, vblock, vblock + 1));
-    if (n == 0) return Error::no_data(fmt::format("thin device {}: block {} is not mapped", id, vblock));
-    return {};
+    return call_.run("dm_btree_remove of one mapping", [&] { return pdsim_thin_remove_block(pmd_, id, vblock); });
   }
   Result<std::uint64_t> remove_range(std::uint64_t id, std::uint64_t begin, std::uint64_t end) override {
     std::uint64_t removed = 0;

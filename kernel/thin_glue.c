@@ -147,6 +147,28 @@ int pdsim_thin_find(struct dm_pool_metadata *pmd, uint64_t id, uint64_t vblock, 
 	});
 }
 
+/* A single-block remove as dm-thin-metadata.c had it before 6.1 dropped dm_thin_remove_block
+ * (its users moved to ranges): dm_btree_remove of (device, block) on the two-level mapping tree,
+ * under the pool's write lock, and the device's count one lower. The caller has looked the block
+ * up first: dm_btree_remove of an absent key shadows the path before it finds out. */
+int pdsim_thin_remove_block(struct dm_pool_metadata *pmd, uint64_t id, uint64_t vblock)
+{
+	return PDSIM_WITH_DEVICE(pmd, id, {
+		dm_block_t keys[2] = { td->id, vblock };
+
+		r = -EINVAL;
+		pmd_write_lock(pmd);
+		if (!pmd->fail_io) {
+			r = dm_btree_remove(&pmd->info, pmd->root, keys, &pmd->root);
+			if (!r) {
+				td->mapped_blocks--;
+				td->changed = true;
+			}
+		}
+		pmd_write_unlock(pmd);
+	});
+}
+
 /* dm_thin_remove_range, and how many mappings it removed (the device's mapped count before and
  * after, read on the same open device). */
 int pdsim_thin_remove_range(struct dm_pool_metadata *pmd, uint64_t id, uint64_t begin, uint64_t end,

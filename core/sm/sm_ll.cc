@@ -139,6 +139,24 @@ Result<std::uint32_t> LowLevel::overflow_adjust(BlockNr b, int delta) {
   return now;
 }
 
+Result<std::uint32_t> LowLevel::overflow_dec(BlockNr b) {
+  auto info = overflow_info();
+  PDSIM_TRY_ASSIGN(btree::LeafRef leaf, btree::shadow_to_leaf(info, ref_count_root_, b));
+  ref_count_root_ = leaf.root;
+  btree::NodeEdit node(leaf.leaf.data());
+  if (leaf.index >= node.nr_entries() || node.key(leaf.index) != b)
+    return Error::corruption(fmt::format("block {} has bitmap count 3 but the overflow btree is missing an entry", b));
+  std::uint8_t* p = node.value_ptr_mut(leaf.index);
+  const std::uint32_t old = load_le<std::uint32_t>(p);
+  if (old != 3) {
+    store_le<std::uint32_t>(p, old - 1);
+    return old;
+  }
+  leaf.leaf.release();
+  PDSIM_TRY(overflow_remove(b));
+  return old;
+}
+
 // ---- count changes ----
 
 Status LowLevel::mutate(BlockNr begin, BlockNr end, Op op) {
@@ -214,14 +232,11 @@ Status LowLevel::mutate_bitmap(std::uint64_t index, BlockNr begin, BlockNr end, 
         case 2: bitmap_set(data, e, 1); break;
         default: {
           bm.reset();
-          PDSIM_TRY_ASSIGN(std::uint32_t count, overflow_lookup(b));
-          if (count == 3) {
-            PDSIM_TRY(overflow_remove(b));  // the overflow entry goes first, then the bitmap says 2
+          PDSIM_TRY_ASSIGN(std::uint32_t count, overflow_dec(b));
+          if (count == 3) {  // the overflow entry went first, then the bitmap says 2
             PDSIM_TRY_ASSIGN(WriteRef again, tm_->block_manager().write_lock(ie.blocknr, &bitmap_validator()));
             bm.emplace(std::move(again));
             bitmap_set(bm->data().data(), e, 2);
-          } else {
-            PDSIM_TRY(overflow_adjust(b, -1));
           }
           break;
         }

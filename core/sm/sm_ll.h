@@ -71,6 +71,10 @@ class LowLevel {
   [[nodiscard]] Status overflow_remove(BlockNr b);
   // Adds delta (+1 / -1) to an existing overflow count in place (overwrite-leaf helper).
   [[nodiscard]] Result<std::uint32_t> overflow_adjust(BlockNr b, int delta);
+  // A decrement of a count held in the overflow btree, in the kernel's order: the path to the
+  // leaf is shadowed first; a count of 3 then loses its entry (a remove over the shadowed path),
+  // any other count is lowered in place. Returns the old count.
+  [[nodiscard]] Result<std::uint32_t> overflow_dec(BlockNr b);
   [[nodiscard]] Status check_block(BlockNr b) const;
 
   TransactionManager* tm_;

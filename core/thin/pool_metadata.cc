@@ -264,8 +264,8 @@ Result<std::optional<BlockNr>> PoolMetadata::alloc_data_block() {
 }
 
 Status PoolMetadata::insert_mapping(std::uint64_t id, std::uint64_t vblock, BlockNr data_block) {
-  in_service_ = true;
   PDSIM_TRY_ASSIGN(DeviceRecord * rec, record_for(id));
+  in_service_ = true;  // dm-thin calls these through an open device: a missing one changes nothing
   const std::uint64_t keys[2] = {id, vblock};
   auto mapping = info();
   PDSIM_TRY_ASSIGN(auto r, btree::insert(mapping, root_, keys, btree::u64_value(pack_block_time(data_block, time_))));
@@ -302,8 +302,8 @@ Status PoolMetadata::remove_mapping(std::uint64_t id, std::uint64_t vblock) {
 }
 
 Result<std::uint64_t> PoolMetadata::remove_range(std::uint64_t id, std::uint64_t begin, std::uint64_t end) {
-  in_service_ = true;
   PDSIM_TRY_ASSIGN(DeviceRecord * rec, record_for(id));
+  in_service_ = true;  // dm-thin calls these through an open device: a missing one changes nothing
   PDSIM_TRY_ASSIGN(BlockNr r, subtree_root(id));
   // Detach the subtree from the top tree; the extra reference makes the top view's delete a
   // plain decrement.

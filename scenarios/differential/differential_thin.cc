@@ -5,7 +5,10 @@
 //   find ID V | next ID V | low ID | high ID | count ID | ids | free | grow N | txn |
 //   reserve | release | commit | abort | failcommit | cut POLICY
 // `fill` maps N consecutive blocks from V (each insert compared); `failcommit` commits with every
-// write failing on both disks, then aborts; `cut` cuts the power on both disks and reopens.
+// write failing on both disks, then aborts; `cut` cuts the power on both disks and reopens. The
+// pool messages (create, snap, delete, txn, reserve, release) commit when they succeed, and an
+// abort is followed by a reload, as in dm-thin.
+#include <algorithm>
 #include <map>
 #include <set>
 #include <sstream>
@@ -88,6 +91,13 @@ class ThinDiff final : public DiffRun {
     }
     if (!agree(what, r)) return;
     after_errors(what);
+    // dm-thin commits after every pool message that succeeds (create, snapshot, delete, the
+    // transaction id, the metadata snapshot), as this does. Deleting a device created in the same
+    // transaction is a sequence it never issues: the kernel's __delete_device then fails on the
+    // details tree after shadowing it and the next commit writes under-counts (ours mirrors it).
+    static constexpr std::array<std::string_view, 6> kMessages{"create", "snap", "delete", "txn", "reserve", "release"};
+    if (!done() && r[0].starts_with("ok") && std::find(kMessages.begin(), kMessages.end(), word) != kMessages.end())
+      commit(what + ", then the message's commit");
   }
 
   void finish() {
