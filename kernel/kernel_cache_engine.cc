@@ -63,7 +63,7 @@ class KernelCacheMetadata final : public seam::CacheMetadata {
     return std::optional<seam::CacheMapping>(seam::CacheMapping{oblock, dirty});
   }
   Status set_dirty(std::uint32_t cblock, bool dirty) override {
-    if (cblock >= cache_blocks()) return Error::invalid(fmt::format("cache block {} is past the cache's {}", cblock, cache_blocks()));
+    if (cblock >= cache_blocks()) return Error::no_data(fmt::format("cache block {} is past the cache's {}", cblock, cache_blocks()));
     if (version() >= 2) {
       if (dirty_[cblock] != dirty) {
         dirty_[cblock] = dirty;

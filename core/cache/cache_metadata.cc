@@ -157,7 +157,7 @@ Status CacheMetadata::write_dirty_bitset() {
 
 Status CacheMetadata::check_cblock(std::uint32_t cblock) const {
   if (cblock >= cache_blocks_)
-    return Error::invalid(fmt::format("cache block {} is beyond the cache ({} blocks)", cblock, cache_blocks_));
+    return Error::no_data(fmt::format("cache block {} is beyond the cache ({} blocks)", cblock, cache_blocks_));
   return {};
 }
 
@@ -203,9 +203,12 @@ Status CacheMetadata::resize(std::uint32_t new_cache_blocks) {
   auto mi = mapping_info();
   PDSIM_TRY(array::resize(mi, mapping_root_, old, new_cache_blocks, btree::u64_value(0)));
   if (version_ >= 2) {
+    // As dm-cache does: the dirty bits in core are written out before the bitset is resized, not
+    // rewritten after it (a bit past a shrunk length is always clear: removing a mapping clears
+    // its bit and a dirty block refuses the shrink).
+    if (dirty_changed_) PDSIM_TRY(write_dirty_bitset());
     PDSIM_TRY(dirty_bitset_->resize(dirty_root_, old, new_cache_blocks, false));
     dirty_.resize(new_cache_blocks, false);
-    dirty_changed_ = true;  // the bits past the length in the last word are rewritten at commit
   }
   if (hint_root_ != 0) {
     // The kernel leaves the hint array at its old length until the next hint save; keeping it
@@ -342,7 +345,7 @@ Status CacheMetadata::resize_discard(std::uint64_t discard_block_size, std::uint
 
 Status CacheMetadata::set_discard(std::uint64_t dblock, bool discarded) {
   if (dblock >= discard_nr_blocks_)
-    return Error::invalid(fmt::format("discard block {} is beyond the discard bitset ({} blocks)", dblock, discard_nr_blocks_));
+    return Error::no_data(fmt::format("discard block {} is beyond the discard bitset ({} blocks)", dblock, discard_nr_blocks_));
   const auto bit = static_cast<std::uint32_t>(dblock);
   return discarded ? discard_bits_->set(discard_root_, bit) : discard_bits_->clear(discard_root_, bit);
 }
