@@ -331,13 +331,13 @@ Status CacheMetadata::resize_discard(std::uint64_t discard_block_size, std::uint
   const auto new_bits = static_cast<std::uint32_t>(nr_discard_blocks);
   // The kernel resizes without flushing the cached word (a dirty word past the new end then
   // fails the next flush) and leaves the bits past the length in the last word as they were (a
-  // shrink followed by a grow brings stale bits back). We flush first and keep those bits clear.
-  PDSIM_TRY(discard_bits_->flush(discard_root_));
-  const std::uint32_t keep = std::min(old_bits, new_bits);
-  const std::uint32_t tail_end = std::min(std::max(old_bits, new_bits), (keep + 63) / 64 * 64);
-  for (std::uint32_t bit = keep; bit < tail_end && bit < old_bits; ++bit) PDSIM_TRY(discard_bits_->clear(discard_root_, bit));
+  // shrink followed by a grow brings stale bits back). We flush first and, after a grow, clear
+  // the grown bits of the old last word, as dm-cache's rewrite of every discard bit does.
   PDSIM_TRY(discard_bits_->flush(discard_root_));
   PDSIM_TRY(discard_bits_->resize(discard_root_, old_bits, new_bits, false));
+  const std::uint32_t keep = std::min(old_bits, new_bits);
+  const std::uint32_t tail_end = std::min(std::max(old_bits, new_bits), (keep + 63) / 64 * 64);
+  for (std::uint32_t bit = keep; bit < tail_end && bit < new_bits; ++bit) PDSIM_TRY(discard_bits_->clear(discard_root_, bit));
   discard_block_size_ = discard_block_size;
   discard_nr_blocks_ = nr_discard_blocks;
   return {};
