@@ -181,6 +181,10 @@ Result<bool> CacheMetadata::stored_dirty(std::uint32_t cblock, std::uint64_t val
 }
 
 Status CacheMetadata::resize(std::uint32_t new_cache_blocks) {
+  // As dm-cache does: the dirty bits in core are written out before anything is resized (a bit
+  // past a shrunk length is always clear: removing a mapping clears its bit and a dirty block
+  // refuses the shrink).
+  if (version_ >= 2 && dirty_changed_) PDSIM_TRY(write_dirty_bitset());
   const std::uint32_t old = cache_blocks_;
   if (new_cache_blocks == old) return {};
   if (new_cache_blocks < old) {
@@ -203,10 +207,6 @@ Status CacheMetadata::resize(std::uint32_t new_cache_blocks) {
   auto mi = mapping_info();
   PDSIM_TRY(array::resize(mi, mapping_root_, old, new_cache_blocks, btree::u64_value(0)));
   if (version_ >= 2) {
-    // As dm-cache does: the dirty bits in core are written out before the bitset is resized, not
-    // rewritten after it (a bit past a shrunk length is always clear: removing a mapping clears
-    // its bit and a dirty block refuses the shrink).
-    if (dirty_changed_) PDSIM_TRY(write_dirty_bitset());
     PDSIM_TRY(dirty_bitset_->resize(dirty_root_, old, new_cache_blocks, false));
     dirty_.resize(new_cache_blocks, false);
   }
@@ -399,8 +399,10 @@ Status CacheMetadata::write_hints(const Policy& policy, const std::function<Resu
 
 Status CacheMetadata::commit(bool clean_shutdown) {
   PDSIM_ASSERT(bm_.locked_blocks() == 0, "cache metadata committed with blocks still locked");
-  PDSIM_TRY(discard_bits_->flush(discard_root_));
+  // dm-cache's order: the dirty bits are written (before the commit is called), then the
+  // discard bitset's cached word is flushed.
   if (version_ >= 2 && dirty_changed_) PDSIM_TRY(write_dirty_bitset());
+  PDSIM_TRY(discard_bits_->flush(discard_root_));
   return commit_transaction(tm_, superblock_validator(), {meta_sm_.get()}, SuperblockLock::keep_contents,
                             [&](std::uint8_t* d, std::span<const SpaceMapRoot> roots) {
   Superblock sb = Superblock::unpack(d);
