@@ -194,7 +194,9 @@ Status CacheMetadata::resize(std::uint32_t new_cache_blocks) {
     PDSIM_TRY(array::walk(info, mapping_root_, [&](std::uint32_t cblock, array::ValueSpan v) -> Result<bool> {
       if (cblock < new_cache_blocks) return true;
       const std::uint64_t value = load_le<std::uint64_t>(v.data());
-      if ((value & kMappingValid) == 0) return true;
+      // v1 looks at mapped blocks only; v2, like the kernel, at every dirty bit (an unmapped block
+      // is expected to have its bit clear).
+      if ((value & kMappingValid) == 0 && version_ == 1) return true;
       PDSIM_TRY_ASSIGN(bool dirty, stored_dirty(cblock, value));
       if (!dirty) return true;
       PDSIM_MARK("cache.shrink_refused");
@@ -297,6 +299,9 @@ Status CacheMetadata::replace_mappings(std::uint32_t nr_cache_blocks,
 }
 
 Status CacheMetadata::load_mappings(const Policy& policy, const std::function<Result<bool>(const LoadedMapping&)>& fn) {
+  // Pending v2 dirty bits are written out first, as the kernel engine hands them to the kernel
+  // before a load (so the two engines' transactions allocate alike).
+  if (version_ >= 2 && dirty_changed_) PDSIM_TRY(write_dirty_bitset());
   const bool hints_valid = clean_when_opened_ && hint_root_ != 0 && policy.hint_size != 0 && policy_.name == policy.name &&
                            policy_.version[0] == policy.version[0] && policy_.hint_size == policy.hint_size;
   std::vector<std::uint32_t> hints;
