@@ -4,8 +4,11 @@
 // dm_cache_metadata_abort alone leaves in-core state our engine's seam does not allow.
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include <fmt/format.h>
 
+#include "core/cache/cache_dump.h"
 #include "core/cache/cache_metadata.h"
 #include "core/common/endian.h"
 #include "core/check/cache_input.h"
@@ -308,6 +311,150 @@ TEST_F(KernelEngine, TheKernelDropsAnArrayBlockReadErrorWhenDeletingTheHintArray
   auto [ours_written, ours_clean] = rewrite_hints_with_a_block_unreadable(cache::pdsim_cache_engine());
   EXPECT_TRUE(ours_written.ok()) << ours_written.error().to_string();
   EXPECT_TRUE(ours_clean);
+}
+
+// ---- intended differences the differential scenarios found (see the README's kernel section) ----
+
+// The thin superblock's two 128-byte space-map root fields hold a 32-byte root each. The kernel
+// copies the other 96 bytes from its dm_pool_metadata, which it kmallocs and never clears there:
+// uninitialised kernel memory reaches the disk. The shim's kmalloc fills with 0xa5 to make that
+// visible and deterministic; ours writes zeros. (The differential compares the superblock
+// without those bytes.)
+TEST_F(KernelEngine, TheKernelWritesUninitialisedMemoryIntoTheSpaceMapRootFields) {
+  auto tails = [](seam::ThinEngine& engine) {
+    sim::SimDisk disk(1024, 1);
+    {
+      auto md = engine.format(disk, kDataBlockSize, 64);
+      EXPECT_TRUE(md.ok());
+      EXPECT_TRUE((*md)->resize_data(100).ok());
+      EXPECT_TRUE((*md)->commit().ok());
+    }
+    Block sb{};
+    EXPECT_TRUE(disk.read(0, sb).ok());
+    std::vector<std::uint8_t> out;
+    for (std::size_t i = 96; i < 320; ++i)
+      if (i < 192 || i >= 224) out.push_back(sb[i]);
+    return out;
+  };
+  EXPECT_EQ(tails(kernel::thin_engine()), std::vector<std::uint8_t>(192, 0xa5));
+  EXPECT_EQ(tails(thin::pdsim_thin_engine()), std::vector<std::uint8_t>(192, 0));
+}
+
+// The kernel's __delete_device ("TODO: failure should mark the transaction invalid") frees the
+// in-core device, then removes it from the details tree, where a device created in this
+// transaction is not yet (details reach the tree at commit): -ENODATA after the path was shadowed,
+// and the mapping tree keeps the device. A commit then writes a details/mapping mismatch and
+// under-counts. dm-thin never issues it (it commits after every create); ours mirrors the kernel.
+TEST_F(KernelEngine, DeletingADeviceCreatedInTheSameTransactionLeavesTheTransactionBroken) {
+  for (seam::ThinEngine* engine : {&kernel::thin_engine(), &thin::pdsim_thin_engine()}) {
+    sim::SimDisk disk(1024, 1);
+    auto md = engine->format(disk, kDataBlockSize, 64);
+    ASSERT_TRUE(md.ok());
+    ASSERT_TRUE((*md)->resize_data(100).ok());
+    ASSERT_TRUE((*md)->create_thin(1).ok());
+    ASSERT_TRUE((*md)->commit().ok());
+    ASSERT_TRUE((*md)->create_thin(2).ok());
+    Status deleted = (*md)->delete_device(2);
+    ASSERT_FALSE(deleted.ok()) << engine->name();
+    EXPECT_EQ(deleted.error().kind(), ErrorKind::no_data) << engine->name();
+    ASSERT_TRUE((*md)->commit().ok());
+    md->reset();
+    auto report = check::check_thin(disk);
+    ASSERT_TRUE(report.ok());
+    EXPECT_TRUE(report->has(check::ProblemKind::bad_device_set)) << engine->name();
+  }
+}
+
+// The kernel's dm-array shadows the array block an index falls in before it checks the index
+// against the array's length: an insert past the end of the cache is refused (-ENODATA) after the
+// mapping array was copied, so the next commit moves the mapping root. Ours checks first and the
+// root stays. (dm-cache never asks; the differential aborts after any failed call, as dm-cache does.)
+TEST_F(KernelEngine, TheKernelsArrayShadowsBeforeItChecksTheIndex) {
+  auto root_moves = [](seam::CacheEngine& engine) {
+    sim::SimDisk disk(1024, 1);
+    auto md = engine.format(disk, 64, 1);
+    EXPECT_TRUE(md.ok());
+    EXPECT_TRUE((*md)->resize(100).ok());
+    EXPECT_TRUE((*md)->commit(false).ok());
+    Block sb{};
+    EXPECT_TRUE(disk.read(0, sb).ok());
+    const BlockNr before = cache::Superblock::unpack(sb.data()).mapping_root;
+    Status refused = (*md)->insert_mapping(200, 7);
+    EXPECT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().kind(), ErrorKind::no_data);
+    EXPECT_TRUE((*md)->commit(false).ok());
+    EXPECT_TRUE(disk.read(0, sb).ok());
+    return cache::Superblock::unpack(sb.data()).mapping_root != before;
+  };
+  EXPECT_TRUE(root_moves(kernel::cache_engine()));
+  EXPECT_FALSE(root_moves(cache::pdsim_cache_engine()));
+}
+
+// dm_cache_set_discard checks the bitset's word, not the bit: a bit past the discard bitset's
+// length but inside its last word is accepted. Ours refuses it. (dm-cache never asks.)
+TEST_F(KernelEngine, TheKernelAcceptsADiscardBitPastTheEndInsideTheLastWord) {
+  auto set_past_end = [](seam::CacheEngine& engine) -> Status {
+    sim::SimDisk disk(1024, 1);
+    auto md = engine.format(disk, 64, 1);
+    PDSIM_TRY(md);
+    PDSIM_TRY((*md)->resize_discard(256, 100));
+    return (*md)->set_discard(101, true);
+  };
+  EXPECT_TRUE(set_past_end(kernel::cache_engine()).ok());
+  Status ours = set_past_end(cache::pdsim_cache_engine());
+  ASSERT_FALSE(ours.ok());
+  EXPECT_EQ(ours.error().kind(), ErrorKind::no_data);
+}
+
+// dm_cache_resize leaves the hint array at its length until the next dm_cache_write_hints; ours
+// resizes it with the cache (cache_check 0.9 rejects a hint array of another length). A mapping
+// made past the old length then has no hint in the kernel's image and a zero hint in ours.
+TEST_F(KernelEngine, TheKernelKeepsTheHintArraysLengthOnAResize) {
+  auto hint_array_follows = [](seam::CacheEngine& engine) {
+    sim::SimDisk disk(1024, 1);
+    auto md = engine.format(disk, 64, 1);
+    EXPECT_TRUE(md.ok());
+    EXPECT_TRUE((*md)->resize(100).ok());
+    const seam::CachePolicy smq{"smq", {2, 0, 0}, 4};
+    EXPECT_TRUE((*md)->write_hints(smq, [](std::uint32_t c) -> Result<std::uint32_t> { return c + 1; }).ok());
+    EXPECT_TRUE((*md)->commit(false).ok());
+    EXPECT_TRUE((*md)->resize(300).ok());
+    EXPECT_TRUE((*md)->insert_mapping(250, 9).ok());
+    EXPECT_TRUE((*md)->commit(false).ok());
+    md->reset();
+    auto report = check::check_cache(disk);
+    EXPECT_TRUE(report.ok() && report->report.clean());
+    std::ostringstream xml;
+    EXPECT_TRUE(cache::dump_cache_xml(disk, xml).ok());
+    return xml.str().find("<hint cache_block=\"250\"") != std::string::npos;
+  };
+  EXPECT_FALSE(kernel::cache_engine().resize_resizes_hints());
+  EXPECT_FALSE(hint_array_follows(kernel::cache_engine()));
+  EXPECT_TRUE(cache::pdsim_cache_engine().resize_resizes_hints());
+  EXPECT_TRUE(hint_array_follows(cache::pdsim_cache_engine()));
+}
+
+// A kernel bug the differential found (differential_cache seed 5364): dm-array's shrink drops
+// whole blocks only when the new size has fewer full blocks, and trims the new last block only
+// when it is partial. Shrinking to an exact multiple of the entries per block (509 mappings) from
+// a size with as many full blocks and a partial one does neither: the old partial block stays, so
+// the committed mapping array is longer than the cache (the checker: bad_array_length). Ours
+// drops it. The differential ends such a run as a known divergence.
+TEST_F(KernelEngine, TheKernelsArrayShrinkToAWholeNumberOfBlocksKeepsTheOldPartialBlock) {
+  auto shrink_to_whole_blocks = [](seam::CacheEngine& engine) {
+    sim::SimDisk disk(1024, 1);
+    auto md = engine.format(disk, 64, 2);
+    EXPECT_TRUE(md.ok());
+    EXPECT_TRUE((*md)->resize(1931).ok());
+    EXPECT_TRUE((*md)->resize(3 * 509).ok());
+    EXPECT_TRUE((*md)->commit(false).ok());
+    md->reset();
+    auto report = check::check_cache(disk);
+    EXPECT_TRUE(report.ok());
+    return report.ok() && report->report.has(check::ProblemKind::bad_array_length);
+  };
+  EXPECT_TRUE(shrink_to_whole_blocks(kernel::cache_engine()));
+  EXPECT_FALSE(shrink_to_whole_blocks(cache::pdsim_cache_engine()));
 }
 
 }  // namespace

@@ -147,6 +147,11 @@ void CacheHarness::resize(const std::string& what, std::uint32_t n) {
     return {};
   });
   if (!failed() && current_.cache_blocks == n && n > old) verify_mappings_after_grow(what, old);
+  if (!failed() && current_.cache_blocks == n && engine().name() == "kernel" && kernel_array_shrink_keeps_partial_block(old, n)) {
+    divergence_ = fmt::format("{}: the kernel's dm-array shrink from {} to {} entries (whole blocks) keeps the old "
+                              "partial block; its mapping array is now longer than the cache", what, old, n);
+    md_.reset();
+  }
 }
 
 void CacheHarness::verify_mappings_after_grow(const std::string& what, std::uint32_t old_blocks) {

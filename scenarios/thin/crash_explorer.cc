@@ -18,12 +18,18 @@ struct CommitPoint {
   PoolState state;
 };
 
-// A small workload straight on PoolMetadata: a few transactions of creates, snapshots, inserts,
-// removes and deletes, each ended by a commit whose log span is recorded.
-Status workload(sim::SimDisk& disk, std::uint64_t seed, std::vector<CommitPoint>& commits, std::uint64_t& ops) {
+// The engine behind the seam: the run's (RunOptions), else ours.
+seam::ThinEngine& engine_of(const RunOptions& opts) {
+  return opts.thin_engine != nullptr ? *opts.thin_engine : thin::pdsim_thin_engine();
+}
+
+// A small workload straight on the thin metadata (no pool target): a few transactions of creates,
+// snapshots, inserts, removes and deletes, each ended by a commit whose log span is recorded.
+Status workload(seam::ThinEngine& engine, sim::SimDisk& disk, std::uint64_t seed, std::vector<CommitPoint>& commits,
+                std::uint64_t& ops) {
   sim::Rng rng(sim::sub_seed(seed, "crash_explorer.workload"));
   const std::size_t before_format = disk.log().size();
-  PDSIM_TRY_ASSIGN(auto md, thin::PoolMetadata::format(disk, 128));
+  PDSIM_TRY_ASSIGN(auto md, engine.format(disk, 128, thin::PoolMetadata::kDefaultCacheBlocks));
   PDSIM_TRY(md->resize_data(2000));
   PDSIM_TRY(md->commit());
   commits.push_back({before_format, disk.log().size(), PoolState{}});
@@ -75,7 +81,8 @@ SeedOutcome explore(std::uint64_t seed, const RunOptions& opts, std::ostream& tr
   sim::SimDisk disk(512, sim::sub_seed(seed, "disk"));
   std::vector<CommitPoint> commits;
   std::uint64_t ops = 0;
-  if (Status s = workload(disk, seed, commits, ops); !s) {
+  seam::ThinEngine& engine = engine_of(opts);
+  if (Status s = workload(engine, disk, seed, commits, ops); !s) {
     out.passed = false;
     out.failures.push_back(fmt::format("seed {}: workload: {}", seed, s.error().to_string()));
     return out;
@@ -102,7 +109,7 @@ SeedOutcome explore(std::uint64_t seed, const RunOptions& opts, std::ostream& tr
         out.failures.push_back(fmt::format("seed {}: crash state {} ({}): {}", seed, checked, st->describe(), what));
     };
     ++checked;
-    auto md = thin::PoolMetadata::open(dev, std::nullopt, /*read_only=*/true);
+    auto md = engine.open(dev, std::nullopt, /*read_only=*/true, thin::PoolMetadata::kDefaultCacheBlocks);
     if (!md) {
       // Without sector atomicity (a garbage sector) the superblock itself may be torn: that must
       // be detected as corruption, never read as a pool.
@@ -149,7 +156,8 @@ SeedOutcome explore(std::uint64_t seed, const RunOptions& opts, std::ostream& tr
 
 Scenario crash_explorer_scenario() {
   return {"crash_explorer",
-          "For a seeded thin workload (creates, snapshots, inserts, removes, deletes; several commits), every crash "
+          "For a seeded thin workload (creates, snapshots, inserts, removes, deletes; several commits) on the run's "
+          "engine, every crash "
           "state of its write log: after each write and flush, the durable image plus every subset of at most 2 pending "
           "writes and torn variants (sampled to 48 per point when there are more). Each must open as exactly the last "
           "transaction committed by then or the one under way, and check clean.",
