@@ -60,10 +60,6 @@ int cmd_run(RunArgs& a, bool seed_given) {
     req.first_seed = a.seed;
     req.runs = 1;
   }
-  if (pdsim::kernel::available()) {  // the differential scenarios' second engine
-    req.opts.peer_thin_engine = &pdsim::kernel::thin_engine();
-    req.opts.peer_cache_engine = &pdsim::kernel::cache_engine();
-  }
   if (a.engine == "kernel") {
     if (!pdsim::kernel::available()) {
       fmt::print(stderr, "pdsim run: --engine kernel: this build has no kernel engine ({}); configure with the "

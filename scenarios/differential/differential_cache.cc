@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "core/cache/cache_metadata.h"
+#include "kernel/kernel_engine.h"
 #include "scenarios/differential/differential.h"
 #include "scenarios/harness/cache_harness.h"
 #include "sim/rng.h"
@@ -37,7 +38,9 @@ class CacheDiff final : public DiffRun {
   CacheDiff(std::uint64_t seed, const RunOptions& opts, std::ostream& trace)
       : DiffRun("differential_cache", seed, opts, trace, kMetadataBlocks) {
     engines_[0] = &cache::pdsim_cache_engine();
-    engines_[1] = opts.peer_cache_engine;
+    engines_[1] = opts.peer_cache_engine != nullptr ? opts.peer_cache_engine
+                  : kernel::available()              ? &kernel::cache_engine()
+                                                     : nullptr;
   }
 
   bool start() {

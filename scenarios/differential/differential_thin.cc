@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "core/thin/pool_metadata.h"
+#include "kernel/kernel_engine.h"
 #include "scenarios/differential/differential.h"
 #include "sim/rng.h"
 
@@ -40,7 +41,9 @@ class ThinDiff final : public DiffRun {
   ThinDiff(std::uint64_t seed, const RunOptions& opts, std::ostream& trace)
       : DiffRun("differential_thin", seed, opts, trace, kMetadataBlocks) {
     engines_[0] = &thin::pdsim_thin_engine();
-    engines_[1] = opts.peer_thin_engine;
+    engines_[1] = opts.peer_thin_engine != nullptr ? opts.peer_thin_engine
+                  : kernel::available()             ? &kernel::thin_engine()
+                                                    : nullptr;
   }
 
   bool start() {

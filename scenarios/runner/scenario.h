@@ -25,8 +25,8 @@ struct RunOptions {
   bool trace = false;              // print every disk operation of the run
   seam::ThinEngine* thin_engine = nullptr;    // the thin-metadata engine behind the seam; nullptr is ours
   seam::CacheEngine* cache_engine = nullptr;  // the cache-metadata engine behind the seam; nullptr is ours
-  // The second engine of the differential scenarios, compared with ours (the kernel's code, when
-  // the build has it; nullptr: those scenarios fail saying so).
+  // The second engine of the differential scenarios, compared with ours; nullptr: the kernel's
+  // code (kernel::thin_engine(), kernel::cache_engine()), or a failure saying the build has none.
   seam::ThinEngine* peer_thin_engine = nullptr;
   seam::CacheEngine* peer_cache_engine = nullptr;
   ThinCheck thin_check = ThinCheck::sample;  // run the real thin_check on recovered images
