@@ -55,6 +55,10 @@ Status rebalance2_nodes(Info& info, NodeEdit& parent, Child& l, Child& r) {
     return Error::corruption(fmt::format("btree nodes {} and {} differ in max_entries", l.block.location(), r.block.location()));
   if (shared) PDSIM_MARK("btree.rebalance2_redistribute.shared");
   else PDSIM_MARK("btree.rebalance2_redistribute.unshared");
+  if (nl == (nl + nr) / 2) {  // already where it would go: nothing moves (the kernel shifts by 0)
+    parent.set_key(r.index, right.key(0));
+    return {};
+  }
   Entries e;
   e.append(left, 0, nl);
   e.append(right, 0, nr);
@@ -85,12 +89,23 @@ Status rebalance3(Info& info, ShadowSpine& s, const ValueType& vt, std::size_t l
                                          c.block.location(), r.block.location()));
   const std::uint32_t nl = left.nr_entries(), nc = center.nr_entries(), nr = right.nr_entries();
   const std::uint32_t total = nl + nc + nr;
+  const bool shared = l.shared || c.shared || r.shared;
+  const std::uint32_t target_right = total / 3;
+  const std::uint32_t target_left = target_right + (target_right * 3 != total ? 1 : 0);
+  const std::uint32_t target_center = total - target_left - target_right;
+  const bool merge = total < merge_threshold(left) * 4 + 1;
+  if (!merge && nl == target_left && nc == target_center) {  // already balanced: nothing moves
+    if (shared) PDSIM_MARK("btree.rebalance3_redistribute.shared");
+    else PDSIM_MARK("btree.rebalance3_redistribute.unshared");
+    parent.set_key(c.index, center.key(0));
+    parent.set_key(r.index, right.key(0));
+    return {};
+  }
   Entries e;
   e.append(left, 0, nl);
   e.append(center, 0, nc);
   e.append(right, 0, nr);
-  const bool shared = l.shared || c.shared || r.shared;
-  if (total < merge_threshold(left) * 4 + 1) {
+  if (merge) {
     if (shared) PDSIM_MARK("btree.rebalance3_merge.shared");
     else PDSIM_MARK("btree.rebalance3_merge.unshared");
     // Delete the centre: as much of it as fits goes to left, the rest to the front of right.
@@ -107,9 +122,6 @@ Status rebalance3(Info& info, ShadowSpine& s, const ValueType& vt, std::size_t l
   }
   if (shared) PDSIM_MARK("btree.rebalance3_redistribute.shared");
   else PDSIM_MARK("btree.rebalance3_redistribute.unshared");
-  const std::uint32_t target_right = total / 3;
-  const std::uint32_t target_left = target_right + (target_right * 3 != total ? 1 : 0);
-  const std::uint32_t target_center = total - target_left - target_right;
   e.write(left, 0, target_left);
   e.write(center, target_left, target_center);
   e.write(right, target_left + target_center, target_right);
