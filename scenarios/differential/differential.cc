@@ -57,6 +57,58 @@ bool DiffRun::dropped(const std::string& what, std::size_t side, const Error& e)
   return true;
 }
 
+void DiffRun::commit(const std::string& what, bool clean) {
+  const std::array<std::string, 2> r{describe(commit_side(0, clean)), describe(commit_side(1, clean))};
+  if (!agree(what, r)) return;
+  if (r[0] != "ok") return abort(what + ", then abort");
+  ++commits_;
+  on_commit();
+  (void)durable_images_agree(fmt::format("{}: after the commit", what));
+}
+
+void DiffRun::abort(const std::string& what) {
+  ++aborts_;
+  const std::array<std::string, 2> r{describe(abort_side(0)), describe(abort_side(1))};
+  on_rollback();
+  if (!agree(what + ": abort", r)) return;
+  if (!durable_images_agree(fmt::format("{}: after the abort", what))) return;
+  reopen(what + ": reload after the abort");
+}
+
+void DiffRun::fail_commit(const std::string& what) {
+  set_plans(*sim::FaultPlan::parse("write p=1/1 -> error"));
+  const std::array<std::string, 2> r{describe(commit_side(0, false)), describe(commit_side(1, false))};
+  set_plans({});
+  if (!agree(what, r)) return;
+  if (r[0] == "ok") {  // nothing was dirty: no write to fail
+    ++commits_;
+    on_commit();
+    return;
+  }
+  abort(what + ", then abort");
+}
+
+void DiffRun::cut(const std::string& what, sim::PowerCutPolicy policy) {
+  ++cuts_;
+  for (auto& d : disks_) d.power_cut(policy);
+  reopen(what + ": reopen");
+  if (side_open(0) && side_open(1)) (void)durable_images_agree(fmt::format("{}: after the reopen", what));
+}
+
+void DiffRun::reopen(const std::string& what) {
+  const std::array<std::string, 2> r{reopen_side(0), reopen_side(1)};
+  on_rollback();
+  if (agree(what, r) && (!side_open(0) || !side_open(1))) fail(fmt::format("{}: neither engine reopens: {}", what, r[0]));
+}
+
+void DiffRun::after_errors(const std::string& what, bool (*aborts_on)(ErrorKind), bool force_abort) {
+  for (std::size_t s = 0; s < 2; ++s)
+    if (last_[s] && dropped(what, s, *last_[s])) return;
+  const std::optional<Error>& e = last_[0] ? last_[0] : last_[1];
+  if (e && !aborts(e->kind())) ++refused_;  // a request both engines refused
+  if (force_abort || (e && aborts_on(e->kind()))) abort(what + ", then abort");
+}
+
 void DiffRun::set_plans(const sim::FaultPlan& plan) {
   for (auto& d : disks_) d.set_plan(plan);
 }

@@ -45,6 +45,18 @@ class DiffRun {
   void fail(std::string what);
   [[nodiscard]] SeedOutcome outcome(std::string summary);
 
+  // Runs a step list on a fresh pair (start(), every step, finish()): the replay of both scenarios.
+  template <typename Diff>
+  [[nodiscard]] static SeedOutcome replay(std::uint64_t seed, const Steps& steps, const RunOptions& opts,
+                                          std::ostream& trace) {
+    Diff d(seed, opts, trace);
+    if (d.start()) {
+      for (std::size_t i = 0; i < steps.size() && !d.done(); ++i) d.step(i, steps[i]);
+      d.finish();
+    }
+    return d.outcome(d.summary());
+  }
+
  protected:
   static constexpr std::array<std::string_view, 2> kNames{"pdsim", "kernel"};
   // "ok", "ok VALUE" or "error KIND": what is compared of a call's result.
@@ -67,6 +79,35 @@ class DiffRun {
   }
   void set_plans(const sim::FaultPlan& plan);
   [[nodiscard]] std::uint64_t faults_fired() const;
+
+  // The transaction protocol both scenarios share, over the hooks below.
+  // commit: both sides commit; the results agree; a failed commit aborts; the images agree.
+  void commit(const std::string& what, bool clean = false);
+  // abort: both sides abort and the images agree; then both reload (dm-thin and dm-cache never
+  // commit after an abort: the target goes read-only with needs_check until it is reloaded).
+  void abort(const std::string& what);
+  // failcommit: a commit with every write failing on both disks, then an abort.
+  void fail_commit(const std::string& what);
+  // cut: the power is cut on both disks (the same policy, the same seed), both reopen.
+  void cut(const std::string& what, sim::PowerCutPolicy policy);
+  // After a step whose results agreed: an error the peer dropped after a fault ends the run; an
+  // error that `aborts_on` accepts aborts both transactions; any other is a refusal.
+  void after_errors(const std::string& what, bool (*aborts_on)(ErrorKind), bool force_abort = false);
+  // Drops both instances and opens both again from their disks.
+  void reopen(const std::string& what);
+
+  // The engine-specific side of the protocol.
+  [[nodiscard]] virtual Status commit_side(std::size_t s, bool clean) = 0;
+  [[nodiscard]] virtual Status abort_side(std::size_t s) = 0;
+  // Drops side s's instance (no commit) and opens a new one from its disk: "ok" or "error KIND".
+  [[nodiscard]] virtual std::string reopen_side(std::size_t s) = 0;
+  [[nodiscard]] virtual bool side_open(std::size_t s) const = 0;
+  // The durable images after a commit or a recovery.
+  [[nodiscard]] virtual bool durable_images_agree(const std::string& what) = 0;
+  virtual void on_commit() {}    // the transaction became durable
+  virtual void on_rollback() {}  // the transaction was dropped (abort, reopen)
+
+  std::array<std::optional<Error>, 2> last_;  // each side's error in the current step, if any
 
   std::string scenario_;
   std::uint64_t seed_;

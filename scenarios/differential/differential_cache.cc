@@ -57,12 +57,13 @@ class CacheDiff final : public DiffRun {
       md_[s] = std::move(md).value();
     }
     hints_differ_ = engines_[0]->resize_resizes_hints() != engines_[1]->resize_resizes_hints();
-    return compare_images_now("after format");
+    return durable_images_agree("after format");
   }
 
   void step(std::size_t i, const std::string& text) {
     if (done()) return;
     if (opts_.trace) trace_ << fmt::format("  step {}: {}\n", i, text);
+    last_ = {};
     const std::string what = fmt::format("step {} ({})", i, text);
     std::istringstream in(text);
     std::string word;
@@ -181,22 +182,31 @@ class CacheDiff final : public DiffRun {
     return std::nullopt;
   }
 
+  // dm-cache aborts after any failed metadata call (metadata_operation_failed), refusals
+  // included: the kernel's dm-array shadows an array block before it checks the index, so even a
+  // refused out-of-range call has changed the transaction.
   void after_errors(const std::string& what) {
-    for (std::size_t s = 0; s < 2; ++s)
-      if (last_[s] && dropped(what, s, *last_[s])) return;
-    // dm-cache aborts after any failed metadata call (metadata_operation_failed), refusals
-    // included: the kernel's dm-array shadows an array block before it checks the index, so even a
-    // refused out-of-range call has changed the transaction.
-    if (!last_[0] && !last_[1]) return;
-    if (!aborts((last_[0] ? last_[0] : last_[1])->kind())) ++refused_;
-    abort(what + ", then abort");
+    DiffRun::after_errors(what, [](ErrorKind) { return true; });
   }
+
+  Status commit_side(std::size_t s, bool clean) override { return md_[s]->commit(clean); }
+  Status abort_side(std::size_t s) override { return md_[s]->abort(); }
+  std::string reopen_side(std::size_t s) override {
+    md_[s].reset();
+    auto md = engines_[s]->open(disks_[s], kDataBlockSize);
+    const std::string r = describe(md, [](const auto&) { return std::string(); });
+    if (md) md_[s] = std::move(md).value();
+    return r;
+  }
+  bool side_open(std::size_t s) const override { return md_[s] != nullptr; }
+  void on_commit() override { discards_committed_ = discards_now_; }
+  void on_rollback() override { discards_now_ = discards_committed_; }
 
   // The durable images (after a commit, an abort or a reopen: the committed state). After a
   // shrink the kernel's dm-array gets wrong (pinned by KernelEngine.
   // TheKernelsArrayShrinkToAWholeNumberOfBlocksKeepsTheOldPartialBlock), exactly that difference —
   // ours clean, the kernel's mapping array longer than the cache — is a known divergence.
-  bool compare_images_now(const std::string& what) {
+  bool durable_images_agree(const std::string& what) override {
     if (shrink_bug_possible_.empty()) return images_agree(what, MetadataKind::cache);
     const auto d = compare_images(MetadataKind::cache, disks_[0].current(), kNames[0], disks_[1].current(), kNames[1]);
     ++compared_images_;
@@ -211,65 +221,9 @@ class CacheDiff final : public DiffRun {
     return false;
   }
 
-  void commit(const std::string& what, bool clean) {
-    const std::array<std::string, 2> r{describe(md_[0]->commit(clean)), describe(md_[1]->commit(clean))};
-    if (!agree(what, r)) return;
-    if (r[0] != "ok") return abort(what + ", then abort");
-    ++commits_;
-    discards_committed_ = discards_now_;
-    compare_images_now(fmt::format("{}: after the commit", what));
-  }
-
-  void abort(const std::string& what) {
-    ++aborts_;
-    const std::array<std::string, 2> r{describe(md_[0]->abort()), describe(md_[1]->abort())};
-    discards_now_ = discards_committed_;
-    if (!agree(what + ": abort", r)) return;
-    if (!compare_images_now(fmt::format("{}: after the abort", what))) return;
-    // dm-cache never commits after an abort (the cache goes read-only with needs_check): reload.
-    std::array<std::string, 2> o;
-    for (std::size_t s = 0; s < 2; ++s) {
-      md_[s].reset();
-      auto md = engines_[s]->open(disks_[s], kDataBlockSize);
-      o[s] = describe(md, [](const auto&) { return std::string(); });
-      if (md) md_[s] = std::move(md).value();
-    }
-    if (agree(what + ": reload after the abort", o) && (!md_[0] || !md_[1]))
-      fail(fmt::format("{}: neither engine reopens: {}", what, o[0]));
-  }
-
-  void fail_commit(const std::string& what) {
-    set_plans(*sim::FaultPlan::parse("write p=1/1 -> error"));
-    const std::array<std::string, 2> r{describe(md_[0]->commit(false)), describe(md_[1]->commit(false))};
-    set_plans({});
-    if (!agree(what, r)) return;
-    if (r[0] == "ok") {
-      ++commits_;
-      discards_committed_ = discards_now_;
-      return;
-    }
-    abort(what + ", then abort");
-  }
-
-  void cut(const std::string& what, sim::PowerCutPolicy policy) {
-    ++cuts_;
-    std::array<std::string, 2> r;
-    for (std::size_t s = 0; s < 2; ++s) {
-      disks_[s].power_cut(policy);
-      md_[s].reset();
-      auto md = engines_[s]->open(disks_[s], kDataBlockSize);
-      r[s] = describe(md, [](const auto&) { return std::string(); });
-      if (md) md_[s] = std::move(md).value();
-    }
-    discards_now_ = discards_committed_;
-    if (!agree(what + ": reopen", r)) return;
-    if (!md_[0] || !md_[1]) return fail(fmt::format("{}: neither engine reopens: {}", what, r[0]));
-    compare_images_now(fmt::format("{}: after the reopen", what));
-  }
 
   std::array<seam::CacheEngine*, 2> engines_{};
   std::array<std::unique_ptr<seam::CacheMetadata>, 2> md_;
-  std::array<std::optional<Error>, 2> last_;
   std::uint64_t skipped_ = 0;
   std::string shrink_bug_possible_;  // the step that made a shrink the kernel's dm-array gets wrong
   std::uint64_t discards_now_ = 0, discards_committed_ = 0;  // the discard bitset's length
@@ -339,15 +293,6 @@ Steps generate(std::uint64_t seed) {
   return out;
 }
 
-SeedOutcome replay(std::uint64_t seed, const Steps& steps, const RunOptions& opts, std::ostream& trace) {
-  CacheDiff d(seed, opts, trace);
-  if (d.start()) {
-    for (std::size_t i = 0; i < steps.size() && !d.done(); ++i) d.step(i, steps[i]);
-    d.finish();
-  }
-  return d.outcome(d.summary());
-}
-
 }  // namespace
 
 Scenario differential_cache_scenario() {
@@ -361,8 +306,10 @@ Scenario differential_cache_scenario() {
       "metadata blocks and reference counts and every live byte. Once hints are written, resizes are skipped: the "
       "kernel keeps the hint array's length on a resize and ours resizes it, by design.";
   s.generate = generate;
-  s.replay = replay;
-  s.run = [](std::uint64_t seed, const RunOptions& opts, std::ostream& trace) { return replay(seed, generate(seed), opts, trace); };
+  s.replay = &DiffRun::replay<CacheDiff>;
+  s.run = [](std::uint64_t seed, const RunOptions& opts, std::ostream& trace) {
+    return DiffRun::replay<CacheDiff>(seed, generate(seed), opts, trace);
+  };
   return s;
 }
 

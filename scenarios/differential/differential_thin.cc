@@ -69,6 +69,7 @@ class ThinDiff final : public DiffRun {
   void step(std::size_t i, const std::string& text) {
     if (done()) return;
     if (opts_.trace) trace_ << fmt::format("  step {}: {}\n", i, text);
+    last_ = {};
     const std::string what = fmt::format("step {} ({})", i, text);
     std::istringstream in(text);
     std::string word;
@@ -108,6 +109,7 @@ class ThinDiff final : public DiffRun {
     commit("the last commit");
     if (!done()) cut("the end", sim::PowerCutPolicy::none);
   }
+  using DiffRun::outcome;
 
   [[nodiscard]] std::string summary() const { return fmt::format("{} mappings made", mapped_); }
 
@@ -196,80 +198,28 @@ class ThinDiff final : public DiffRun {
     }
   }
 
-  // After a step: an error the disk caused (or running out of space) aborts both transactions,
-  // as dm-thin does (both sides failed alike, or agree() would have stopped the run); a refused
-  // request changes nothing.
+  // dm-thin aborts after a failed insert (its data block only an abort gives back), an error the
+  // disk caused or running out of space; a refused request changes nothing.
   void after_errors(const std::string& what) {
-    for (std::size_t s = 0; s < 2; ++s)
-      if (last_[s] && dropped(what, s, *last_[s])) return;
-    const bool abort_now = insert_failed_ || (last_[0] && aborts(last_[0]->kind())) || (last_[1] && aborts(last_[1]->kind()));
+    const bool force = insert_failed_;
     insert_failed_ = false;
-    if (!abort_now) {
-      if (last_[0] || last_[1]) ++refused_;
-      return;
-    }
-    abort(what + ", then abort");
+    DiffRun::after_errors(what, &DiffRun::aborts, force);
   }
 
-  void commit(const std::string& what) {
-    const std::array<std::string, 2> r{describe(md_[0]->commit()), describe(md_[1]->commit())};
-    if (!agree(what, r)) return;
-    if (r[0] != "ok") return abort(what + ", then abort");
-    ++commits_;
-    images_agree(fmt::format("{}: after the commit", what), MetadataKind::thin);
+  Status commit_side(std::size_t s, bool) override { return md_[s]->commit(); }
+  Status abort_side(std::size_t s) override { return md_[s]->abort(); }
+  std::string reopen_side(std::size_t s) override {
+    md_[s].reset();
+    auto md = engines_[s]->open(disks_[s], kDataBlockSize, false, kCacheBlocks);
+    const std::string r = describe(md, [](const auto&) { return std::string(); });
+    if (md) md_[s] = std::move(md).value();
+    return r;
   }
-
-  void abort(const std::string& what) {
-    ++aborts_;
-    const std::array<std::string, 2> r{describe(md_[0]->abort()), describe(md_[1]->abort())};
-    if (!agree(what + ": abort", r)) return;
-    if (!images_agree(fmt::format("{}: after the abort", what), MetadataKind::thin)) return;
-    // dm-thin never commits after an abort: the pool goes read-only with needs_check until it is
-    // reloaded (both engines keep the aborted transaction's device details in core). Reload.
-    reopen(what + ": reload after the abort");
-  }
-
-  void reopen(const std::string& what) {
-    std::array<std::string, 2> r;
-    for (std::size_t s = 0; s < 2; ++s) {
-      md_[s].reset();
-      auto md = engines_[s]->open(disks_[s], kDataBlockSize, false, kCacheBlocks);
-      r[s] = describe(md, [](const auto&) { return std::string(); });
-      if (md) md_[s] = std::move(md).value();
-    }
-    if (agree(what, r) && (!md_[0] || !md_[1])) fail(fmt::format("{}: neither engine reopens: {}", what, r[0]));
-  }
-
-  void fail_commit(const std::string& what) {
-    set_plans(*sim::FaultPlan::parse("write p=1/1 -> error"));
-    const std::array<std::string, 2> r{describe(md_[0]->commit()), describe(md_[1]->commit())};
-    set_plans({});
-    if (!agree(what, r)) return;
-    if (r[0] == "ok") {
-      ++commits_;  // nothing was dirty: no write to fail
-      return;
-    }
-    abort(what + ", then abort");
-  }
-
-  void cut(const std::string& what, sim::PowerCutPolicy policy) {
-    ++cuts_;
-    std::array<std::string, 2> r;
-    for (std::size_t s = 0; s < 2; ++s) {
-      disks_[s].power_cut(policy);
-      md_[s].reset();
-      auto md = engines_[s]->open(disks_[s], kDataBlockSize, false, kCacheBlocks);
-      r[s] = describe(md, [](const auto&) { return std::string(); });
-      if (md) md_[s] = std::move(md).value();
-    }
-    if (!agree(what + ": reopen", r)) return;
-    if (!md_[0] || !md_[1]) return fail(fmt::format("{}: neither engine reopens: {}", what, r[0]));
-    images_agree(fmt::format("{}: after the reopen", what), MetadataKind::thin);
-  }
+  bool side_open(std::size_t s) const override { return md_[s] != nullptr; }
+  bool durable_images_agree(const std::string& what) override { return images_agree(what, MetadataKind::thin); }
 
   std::array<seam::ThinEngine*, 2> engines_{};
   std::array<std::unique_ptr<seam::ThinMetadata>, 2> md_;
-  std::array<std::optional<Error>, 2> last_;
   std::uint64_t mapped_ = 0;
   bool insert_failed_ = false;  // dm-thin aborts after a failed insert
 };
@@ -350,15 +300,6 @@ Steps generate(std::uint64_t seed) {
   return out;
 }
 
-SeedOutcome replay(std::uint64_t seed, const Steps& steps, const RunOptions& opts, std::ostream& trace) {
-  ThinDiff d(seed, opts, trace);
-  if (d.start()) {
-    for (std::size_t i = 0; i < steps.size() && !d.done(); ++i) d.step(i, steps[i]);
-    d.finish();
-  }
-  return d.outcome(d.summary());
-}
-
 }  // namespace
 
 Scenario differential_thin_scenario() {
@@ -372,8 +313,10 @@ Scenario differential_thin_scenario() {
       "dump, their allocated metadata blocks and reference counts, their data-block counts and every live byte of "
       "every node. The first divergence fails the run with its step and level.";
   s.generate = generate;
-  s.replay = replay;
-  s.run = [](std::uint64_t seed, const RunOptions& opts, std::ostream& trace) { return replay(seed, generate(seed), opts, trace); };
+  s.replay = &DiffRun::replay<ThinDiff>;
+  s.run = [](std::uint64_t seed, const RunOptions& opts, std::ostream& trace) {
+    return DiffRun::replay<ThinDiff>(seed, generate(seed), opts, trace);
+  };
   return s;
 }
 
