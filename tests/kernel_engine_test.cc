@@ -17,6 +17,7 @@
 #include "core/thin/thin_format.h"
 #include "kernel/kernel_engine.h"
 #include "sim/sim_disk.h"
+#include "testing/test_util.h"
 
 namespace pdsim {
 namespace {
@@ -55,6 +56,15 @@ void expect_contents(seam::ThinMetadata& md) {
   EXPECT_FALSE(miss->has_value());
 }
 
+// The real thin_check (thin-provisioning-tools 0.9, which ./run-tests installs) on an image: its
+// exit status.
+int thin_check_rc(const sim::Image& img) {
+  testing::TempDir dir;
+  const std::string path = dir.file("metadata.bin");
+  EXPECT_TRUE(img.save(path).ok());
+  return testing::run_command(fmt::format("thin_check -q '{}'", path)).rc;
+}
+
 // The README's build always has the kernel engine (it installs linux-source-6.1); a build
 // without one fails here rather than passing with nothing tested.
 class KernelEngine : public ::testing::Test {
@@ -72,6 +82,7 @@ TEST_F(KernelEngine, AnImageTheKernelCommitsOpensInOursAndChecksClean) {
   auto report = check::check_thin(disk);
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->clean());
+  EXPECT_EQ(thin_check_rc(disk.current()), 0) << "thin_check rejects the kernel engine's image";
   auto ours = thin::pdsim_thin_engine().open(disk, kDataBlockSize, false, 64);
   ASSERT_TRUE(ours.ok()) << ours.error().to_string();
   expect_contents(**ours);
@@ -84,6 +95,7 @@ TEST_F(KernelEngine, AnImageOurEngineCommitsOpensInTheKernels) {
     ASSERT_TRUE(md.ok()) << md.error().to_string();
     fill(**md);
   }
+  EXPECT_EQ(thin_check_rc(disk.current()), 0) << "thin_check rejects our engine's image";
   auto k = kernel::thin_engine().open(disk, kDataBlockSize, false, 64);
   ASSERT_TRUE(k.ok()) << k.error().to_string();
   expect_contents(**k);
@@ -94,6 +106,7 @@ TEST_F(KernelEngine, AnImageOurEngineCommitsOpensInTheKernels) {
   auto report = check::check_thin(disk);
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->clean());
+  EXPECT_EQ(thin_check_rc(disk.current()), 0) << "thin_check rejects the kernel's commit on our image";
 }
 
 TEST_F(KernelEngine, DroppingAnInstanceWritesNothing) {
