@@ -127,14 +127,14 @@ Status LowLevel::overflow_remove(BlockNr b) {
   return {};
 }
 
-Result<std::uint32_t> LowLevel::overflow_adjust(BlockNr b, int delta) {
+Result<std::uint32_t> LowLevel::overflow_inc(BlockNr b) {
   auto info = overflow_info();
   PDSIM_TRY_ASSIGN(btree::LeafRef leaf, btree::shadow_to_leaf(info, ref_count_root_, b));
   ref_count_root_ = leaf.root;
   btree::NodeEdit node(leaf.leaf.data());
   std::uint8_t* p = node.value_ptr_mut(leaf.index);
   const std::uint32_t old = load_le<std::uint32_t>(p);
-  const std::uint32_t now = delta > 0 ? old + 1 : old - 1;
+  const std::uint32_t now = old + 1;
   store_le<std::uint32_t>(p, now);
   return now;
 }
@@ -207,7 +207,7 @@ Status LowLevel::mutate_bitmap(std::uint64_t index, BlockNr begin, BlockNr end, 
           break;
         default:
           bm.reset();
-          PDSIM_TRY(overflow_adjust(b, +1));
+          PDSIM_TRY(overflow_inc(b));
           break;
       }
     } else {

@@ -69,8 +69,8 @@ class LowLevel {
   [[nodiscard]] Result<std::uint32_t> overflow_lookup(BlockNr b);
   [[nodiscard]] Status overflow_insert(BlockNr b, std::uint32_t count);
   [[nodiscard]] Status overflow_remove(BlockNr b);
-  // Adds delta (+1 / -1) to an existing overflow count in place (overwrite-leaf helper).
-  [[nodiscard]] Result<std::uint32_t> overflow_adjust(BlockNr b, int delta);
+  // Adds one to an existing overflow count in place (overwrite-leaf helper).
+  [[nodiscard]] Result<std::uint32_t> overflow_inc(BlockNr b);
   // A decrement of a count held in the overflow btree, in the kernel's order: the path to the
   // leaf is shadowed first; a count of 3 then loses its entry (a remove over the shadowed path),
   // any other count is lowered in place. Returns the old count.
