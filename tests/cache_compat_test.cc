@@ -6,6 +6,8 @@
 // reports a damaged block, pdsim cache-check does too.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <fstream>
 #include <sstream>
 
@@ -258,6 +260,27 @@ TEST_P(Damage, Superblock) {
 TEST_P(Damage, SuperblockVersion) {
   reseal(0, salt::cache_superblock, [](std::uint8_t* d) { store_le<std::uint32_t>(d + sb::version, 3); });
   expect_both_report("version 3", 0);
+}
+
+// Superblock fields cache_check 0.9 rejects and pdsim cache-check used to pass (issue 15).
+TEST_P(Damage, SuperblockUnknownFlag) {
+  reseal(0, salt::cache_superblock, [](std::uint8_t* d) { store_le<std::uint32_t>(d + sb::flags, load_le<std::uint32_t>(d + sb::flags) | 4u); });
+  expect_both_report("superblock flag bit 2", 0);
+}
+
+TEST_P(Damage, SuperblockCompatFlags) {
+  reseal(0, salt::cache_superblock, [](std::uint8_t* d) { store_le<std::uint32_t>(d + sb::compat_flags, 1); });
+  expect_both_report("compat_flags 1", 0);
+}
+
+TEST_P(Damage, SuperblockCompatRoFlags) {
+  reseal(0, salt::cache_superblock, [](std::uint8_t* d) { store_le<std::uint32_t>(d + sb::compat_ro_flags, 1); });
+  expect_both_report("compat_ro_flags 1", 0);
+}
+
+TEST_P(Damage, SuperblockPolicyNameWithoutNul) {
+  reseal(0, salt::cache_superblock, [](std::uint8_t* d) { std::fill(d + sb::policy_name, d + sb::policy_name + 16, 'x'); });
+  expect_both_report("a 16-character policy name", 0);
 }
 
 TEST_P(Damage, MappingArrayBlock) {

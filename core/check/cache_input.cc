@@ -95,6 +95,17 @@ Result<std::optional<CacheSuperblock>> read_superblock(BlockDevice& dev, Report&
     add(rep, ProblemKind::bad_superblock, 0, fmt::format("superblock: policy_hint_size {} (0 or 4)", sb.policy_hint_size));
   if (sb.version >= 2 && sb.dirty_root == 0)
     add(rep, ProblemKind::bad_superblock, 0, "superblock: version 2 without a dirty bitset root");
+  // What cache_check 0.9 also rejects: flag bits dm-cache does not define, any compat or
+  // compat_ro feature (none is defined), a policy name that fills its 16 bytes without a NUL.
+  constexpr std::uint32_t kKnownFlags = 1u | 2u;  // CLEAN_SHUTDOWN, NEEDS_CHECK (ondisk-format.md)
+  if ((sb.flags & ~kKnownFlags) != 0)
+    add(rep, ProblemKind::bad_superblock, 0, fmt::format("superblock: unknown flags {:#x}", sb.flags & ~kKnownFlags));
+  if (sb.compat_flags != 0)
+    add(rep, ProblemKind::bad_superblock, 0, fmt::format("superblock: unsupported compat_flags {:#x}", sb.compat_flags));
+  if (sb.compat_ro_flags != 0)
+    add(rep, ProblemKind::bad_superblock, 0, fmt::format("superblock: unsupported compat_ro_flags {:#x}", sb.compat_ro_flags));
+  if (std::find(blk->begin() + 44, blk->begin() + 60, std::uint8_t{0}) == blk->begin() + 60)
+    add(rep, ProblemKind::bad_superblock, 0, "superblock: the policy name has no terminating NUL in its 16 bytes");
   return std::optional<CacheSuperblock>{sb};
 }
 
