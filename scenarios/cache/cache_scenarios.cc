@@ -182,6 +182,7 @@ Scenario make(std::string name, std::string description, std::vector<std::string
   s.required_marks = std::move(marks);
   s.catches = std::move(catches);
   s.generate = generate;
+  s.grammar = cache_step_grammar();
   s.replay = [name](std::uint64_t seed, const Steps& steps, const RunOptions& opts, std::ostream& trace) {
     return run_cache_steps(name, seed, version_of(seed), steps, opts, trace);
   };

@@ -307,6 +307,17 @@ Scenario differential_cache_scenario() {
       "kernel keeps the hint array's length on a resize and ours resizes it, by design.";
   s.generate = generate;
   s.replay = &DiffRun::replay<CacheDiff>;
+  {
+    const ArgRange c{"cache block", 0, kMaxCacheBlocks - 1}, bit{"flag", 0, 1};
+    using T = StepForm::Tail;
+    s.grammar = {
+        {"resize", {{"cache blocks", 0, kMaxCacheBlocks}}}, {"insert", {c, {"origin block", 0, kMaxOriginBlock}}},
+        {"remove", {c}}, {"dirty", {c, bit}}, {"lookup", {c}}, {"load", {}},
+        {"discards", {{"discard blocks", 0, kMaxDiscardBlocks}}}, {"discard", {{"discard block", 0, kMaxDiscardBlocks - 1}, bit}},
+        {"loaddiscards", {}}, {"hints", {{"hint seed", 0, UINT32_MAX}}, 0, T::policy_name}, {"commit", {bit}},
+        {"abort", {}}, {"failcommit", {}}, {"cut", {}, 0, T::power_cut}, {"free", {}},
+    };
+  }
   s.run = [](std::uint64_t seed, const RunOptions& opts, std::ostream& trace) {
     return DiffRun::replay<CacheDiff>(seed, generate(seed), opts, trace);
   };

@@ -314,6 +314,19 @@ Scenario differential_thin_scenario() {
       "every node. The first divergence fails the run with its step and level.";
   s.generate = generate;
   s.replay = &DiffRun::replay<ThinDiff>;
+  {
+    const ArgRange id{"device id", 0, kMaxThinId}, v{"virtual block", 0, kMaxVirtualBlock};
+    using T = StepForm::Tail;
+    s.grammar = {
+        {"create", {id}}, {"snap", {id, id}}, {"delete", {id}}, {"map", {id, v}},
+        {"fill", {id, v, {"count", 0, kMaxBlocksPerStep}}}, {"unmap", {id, v}},
+        {"range", {id, v, v}, 0, T::none, range_relation(1, 2)},
+        {"find", {id, v}}, {"next", {id, v}}, {"low", {id, v}, 1}, {"high", {id, v}, 1}, {"count", {id, v}, 1},
+        {"ids", {id, v}, 2}, {"free", {}}, {"grow", {{"data blocks", 0, 1u << 24}}}, {"txn", {}},
+        {"reserve", {}}, {"release", {}}, {"commit", {}}, {"abort", {}}, {"failcommit", {}},
+        {"cut", {}, 0, T::power_cut},
+    };
+  }
   s.run = [](std::uint64_t seed, const RunOptions& opts, std::ostream& trace) {
     return DiffRun::replay<ThinDiff>(seed, generate(seed), opts, trace);
   };

@@ -265,7 +265,7 @@ Status PoolHarness::discard(std::uint64_t id, std::uint64_t begin, std::uint64_t
   if (!pool_) return Error::invalid("no pool: the last reopen failed");
   const bool unmaps = pool_->mode() == thin::PoolMode::write || pool_->mode() == thin::PoolMode::out_of_data_space;
   auto erase = [&](PoolState& st) {
-    if (!unmaps) return;
+    if (!unmaps || begin >= end) return;  // an empty (or reversed) range unmaps nothing
     auto& maps = st.devices[id];
     maps.erase(maps.lower_bound(begin), maps.lower_bound(end));
   };

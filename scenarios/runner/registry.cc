@@ -123,6 +123,8 @@ Status check_built(const Built& b, const std::vector<SuiteDef>& suites) {
     if (!s.run) return Error::invalid(fmt::format("registry: scenario '{}' has no run function", s.name));
     if (static_cast<bool>(s.generate) != static_cast<bool>(s.replay))
       return Error::invalid(fmt::format("registry: scenario '{}' has generate without replay or the reverse", s.name));
+    if (s.replay && s.grammar.empty())
+      return Error::invalid(fmt::format("registry: scenario '{}' replays steps but has no step grammar", s.name));
   }
   std::set<std::string> suite_names;
   for (const auto& def : suites) {

@@ -131,10 +131,20 @@ bool run_seed(const RunRequest& req, const Scenario& sc, std::uint64_t seed, Sce
   {
     ScopedBugs on(req.bugs);
     if (!req.replay.empty()) {
-      auto steps = read_steps(req.replay);
+      std::vector<std::size_t> lines;
+      auto steps = read_steps(req.replay, &lines);
       if (!steps) {
         err << fmt::format("pdsim run: {}\n", steps.error().to_string());
         return false;
+      }
+      // A steps file is user input: every line is checked before anything runs.
+      for (std::size_t i = 0; i < steps->size(); ++i) {
+        if (Status ok = check_step(sc.grammar, (*steps)[i]); !ok) {
+          const std::string& text = (*steps)[i];
+          err << fmt::format("pdsim run: {}:{}: step {} '{}': {}\n", req.replay, lines[i], i,
+                             text.size() <= 60 ? text : text.substr(0, 57) + "...", ok.error().message());
+          return false;
+        }
       }
       o = sc.replay(seed, *steps, req.opts, out);
     } else {

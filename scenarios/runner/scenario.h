@@ -16,6 +16,7 @@
 #include "core/common/seed_bugs.h"
 #include "core/seam/cache_metadata.h"
 #include "core/seam/thin_metadata.h"
+#include "scenarios/runner/step_grammar.h"
 
 namespace pdsim::scenarios {
 
@@ -57,6 +58,8 @@ struct Scenario {
   // Optional, for shrinking: the steps a seed runs, and running given steps (same seed).
   std::function<Steps(std::uint64_t seed)> generate;
   std::function<SeedOutcome(std::uint64_t seed, const Steps& steps, const RunOptions&, std::ostream& trace)> replay;
+  // With replay: what a step may say. A steps file is checked against it line by line first.
+  StepGrammar grammar;
 };
 
 }  // namespace pdsim::scenarios

@@ -36,13 +36,16 @@ Steps shrink_steps(const Steps& steps, const std::function<bool(const Steps&)>& 
   return cur;
 }
 
-Result<Steps> read_steps(const std::string& path) {
+Result<Steps> read_steps(const std::string& path, std::vector<std::size_t>* lines) {
   std::ifstream in(path);
   if (!in) return Error::io(fmt::format("cannot read '{}'", path));
   Steps steps;
   std::string line;
-  while (std::getline(in, line))
-    if (!line.empty() && line[0] != '#') steps.push_back(line);
+  for (std::size_t n = 1; std::getline(in, line); ++n) {
+    if (line.empty() || line[0] == '#') continue;
+    steps.push_back(line);
+    if (lines != nullptr) lines->push_back(n);
+  }
   if (in.bad()) return Error::io(fmt::format("read error in '{}'", path));
   return steps;
 }

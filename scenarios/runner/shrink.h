@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "core/common/result.h"
 #include "scenarios/runner/scenario.h"
@@ -16,7 +17,8 @@ namespace pdsim::scenarios {
                                  std::uint64_t max_tries = 2000);
 
 // A steps file: one step a line; empty lines and lines starting with '#' are skipped.
-[[nodiscard]] Result<Steps> read_steps(const std::string& path);
+// `lines`, when given, receives each step's line number (from 1).
+[[nodiscard]] Result<Steps> read_steps(const std::string& path, std::vector<std::size_t>* lines = nullptr);
 // Writes `header` as a '#' comment line, then the steps. An error names the file.
 [[nodiscard]] Status write_steps(const std::string& path, const std::string& header, const Steps& steps);
 

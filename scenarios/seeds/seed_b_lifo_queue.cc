@@ -110,6 +110,7 @@ Scenario seed_b_scenario() {
   s.catches = {Bug::b};
   s.generate = generate_b;
   s.replay = replay_b;
+  s.grammar = {{"count3", {{"blocks", 0, kMetadataBlocks}}}, {"dec", {{"block index", 0, kMetadataBlocks}}}};
   s.run = [](std::uint64_t seed, const RunOptions& opts, std::ostream& trace) {
     return replay_b(seed, generate_b(seed), opts, trace);
   };

@@ -110,6 +110,7 @@ Scenario seed_g_scenario() {
   s.catches = {Bug::g};
   s.generate = generate_g;
   s.replay = replay_g;
+  s.grammar = {{"inc", {{"block index", 0, kBlocks - 1}}}, {"dec", {{"block index", 0, kBlocks - 1}}}, {"commit", {}}};
   s.run = [](std::uint64_t seed, const RunOptions& opts, std::ostream& trace) {
     return replay_g(seed, generate_g(seed), opts, trace);
   };

@@ -111,6 +111,9 @@ Scenario seed_j_scenario() {
   s.catches = {Bug::j};
   s.generate = generate_j;
   s.replay = replay_j;
+  s.grammar = {{"resize", {{"entries", 0, kMaxCacheBlocks}}},
+               {"set", {{"index", 0, kMaxCacheBlocks - 1}, {"value"}}},
+               {"commit", {}}};
   s.run = [](std::uint64_t seed, const RunOptions& opts, std::ostream& trace) {
     return replay_j(seed, generate_j(seed), opts, trace);
   };

@@ -211,6 +211,7 @@ Scenario thin_step_scenario(const char* name, const char* description, std::func
   s.description = description;
   s.generate = generate;
   s.replay = replay;
+  s.grammar = thin_step_grammar();
   s.run = [generate, replay](std::uint64_t seed, const RunOptions& o, std::ostream& t) {
     return replay(seed, generate(seed), o, t);
   };
