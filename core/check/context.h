@@ -3,6 +3,7 @@
 // each block has been read as, and validated block reads. Internal to core/check.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -38,9 +39,12 @@ struct Role {
 class RefCounts {
  public:
   static constexpr BlockNr kDenseLimit = BlockNr{1} << 28;
-  explicit RefCounts(std::optional<BlockNr> size) {
-    if (size && *size <= kDenseLimit) dense_.assign(static_cast<std::size_t>(*size), 0);
-    dense_enabled_ = size && *size <= kDenseLimit;
+  // `dense_cap`: the largest size counted densely (a size read from a damaged superblock must not
+  // decide how much memory the checker takes).
+  explicit RefCounts(std::optional<BlockNr> size, BlockNr dense_cap = kDenseLimit) {
+    const BlockNr cap = std::min(dense_cap, kDenseLimit);
+    dense_enabled_ = size && *size <= cap;
+    if (dense_enabled_) dense_.assign(static_cast<std::size_t>(*size), 0);
   }
   void add(BlockNr b) {
     if (dense_enabled_ && b < dense_.size()) {
@@ -51,6 +55,7 @@ class RefCounts {
       ++sparse_[b];
     }
   }
+  [[nodiscard]] bool dense() const noexcept { return dense_enabled_; }
   [[nodiscard]] std::uint64_t get(BlockNr b) const {
     if (dense_enabled_ && b < dense_.size()) return dense_[static_cast<std::size_t>(b)];
     auto it = sparse_.find(b);
@@ -70,8 +75,19 @@ class Context {
         metadata_limit_(metadata_limit),
         data_limit_(data_limit),
         report_(report),
-        meta_refs_(metadata_limit),
-        data_refs_(data_limit) {}
+        meta_refs_(metadata_limit, kMetadataDenseCap),
+        data_refs_(data_limit, data_dense_cap(metadata_limit)) {}
+
+  // The largest metadata device the kernel supports (16 GiB): counted densely up to it, in a hash
+  // map past it (a sparse file claiming a terabyte).
+  static constexpr BlockNr kMetadataDenseCap = BlockNr{1} << 22;
+  // Data blocks are counted densely only up to what the metadata could reference: 256 per
+  // metadata block (a mapping leaf holds at most 254), at least 2^20. Past that a hash map holds
+  // the blocks actually referenced: a data space map that claims 2^28 blocks on a 4 MiB device
+  // costs what its mappings cost, not 1 GB.
+  [[nodiscard]] static BlockNr data_dense_cap(BlockNr metadata_blocks) noexcept {
+    return std::max<BlockNr>(BlockNr{1} << 20, metadata_blocks * 256);
+  }
 
   void problem(ProblemKind kind, std::optional<BlockNr> block, std::string message,
                Severity severity = Severity::fatal, Space space = Space::metadata);
