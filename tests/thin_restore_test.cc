@@ -171,5 +171,33 @@ TEST(DeviceLoad, CommitDuringALoadIsRefused) {
   EXPECT_EQ((*f)->data_block, 9u);
 }
 
+// Issue 15: restore stored the document's mapped_blocks as given, so a document that disagreed
+// with its own mappings gave a pool our check rejects (and a dump unlike thin_restore's). The
+// count is what the mappings hold now, with one warning per device that said otherwise.
+TEST(RestoreThinXml, MappedBlocksIsWhatTheMappingsHold) {
+  const std::string xml =
+      "<superblock uuid=\"\" time=\"1\" transaction=\"1\" flags=\"0\" version=\"2\" data_block_size=\"128\" "
+      "nr_data_blocks=\"1000\">\n"
+      "  <device dev_id=\"1\" mapped_blocks=\"7\" transaction=\"0\" creation_time=\"0\" snap_time=\"1\">\n"
+      "    <range_mapping origin_begin=\"0\" data_begin=\"0\" length=\"3\" time=\"0\"/>\n"
+      "  </device>\n"
+      "  <device dev_id=\"2\" mapped_blocks=\"1\" transaction=\"0\" creation_time=\"0\" snap_time=\"1\">\n"
+      "    <single_mapping origin_block=\"5\" data_block=\"9\" time=\"0\"/>\n"
+      "  </device>\n"
+      "</superblock>\n";
+  sim::ImageDevice dev(sim::Image(1024));
+  std::istringstream in(xml);
+  std::vector<std::string> warnings;
+  ASSERT_OK(restore_thin_xml(in, dev, &warnings));
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(warnings[0], "device 1: the document says mapped_blocks 7, its mappings hold 3 blocks; wrote 3");
+  auto rep = check::check_thin(dev);
+  ASSERT_OK(rep);
+  EXPECT_TRUE(rep->clean());
+  std::ostringstream out;
+  ASSERT_OK(dump_xml(dev, {}, out));
+  EXPECT_NE(out.str().find("dev_id=\"1\" mapped_blocks=\"3\""), std::string::npos) << out.str();
+}
+
 }  // namespace
 }  // namespace pdsim::thin

@@ -2,9 +2,11 @@
 #include "tools/restore_cmd.h"
 
 #include <fstream>
+#include <vector>
 
 #include <fmt/format.h>
 
+#include "core/check/thin_input.h"
 #include "core/io/file_device.h"
 #include "core/thin/thin_restore.h"
 #include "tools/scratch_device.h"
@@ -27,7 +29,16 @@ int cmd_restore(const std::string& input, const std::string& output) {
   if (!dev) return fail(dev.error());
   auto scratch = ScratchDevice::create((*dev)->nr_blocks());
   if (!scratch) return fail(scratch.error());
-  if (auto s = thin::restore_thin_xml(in, **scratch); !s) return fail(std::move(s).error().with_context(input));
+  std::vector<std::string> warnings;
+  if (auto s = thin::restore_thin_xml(in, **scratch, &warnings); !s) return fail(std::move(s).error().with_context(input));
+  for (const auto& w : warnings) fmt::print(stderr, "pdsim restore: warning: {}: {}\n", input, w);
+  // Nothing reaches the output that our own checker rejects.
+  auto report = check::check_thin(**scratch);
+  if (!report) return fail(std::move(report).error().with_context("checking the restored pool"));
+  if (!report->clean())
+    return fail(Error::invalid(fmt::format("{}: the restored pool does not check clean ({} problems, first: {}); nothing "
+                                           "was written to {}", input, report->problems.size(),
+                                           check::to_string(report->problems.front()), output)));
   if (auto s = (*scratch)->copy_to(**dev); !s) return fail(std::move(s).error().with_context(output));
   return 0;
 }

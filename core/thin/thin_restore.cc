@@ -185,7 +185,7 @@ class Collector final : public Sink {
 // Builds the pool as the document streams in (restore_thin_xml, restore_pool).
 class Builder final : public Sink {
  public:
-  explicit Builder(BlockDevice& dev) : dev_(dev) {}
+  explicit Builder(BlockDevice& dev, std::vector<std::string>* warnings = nullptr) : dev_(dev), warnings_(warnings) {}
 
   Status superblock(const XmlPool& fields, Position) override {
     PDSIM_TRY(check_superblock(fields));
@@ -198,13 +198,25 @@ class Builder final : public Sink {
       return Error::invalid(fmt::format("device {} appears twice (device already exists)", dev.dev_id));
     dev_id_ = dev.dev_id;
     details_ = dev.details;
+    loaded_ = 0;
     return pmd_->begin_load(dev.dev_id);
   }
   Status mapping(const XmlMapping& m, Position) override {
     PDSIM_TRY(check_in_data_device(sb_, dev_id_, m));
+    loaded_ += m.length;
     return pmd_->load_range(m.origin_begin, m.data_begin, m.length, m.time);
   }
-  Status end_device(Position) override { return pmd_->end_load(details_); }
+  // mapped_blocks is what the mappings hold (thin_restore recomputes it too): a document that
+  // says otherwise would give a pool our own check rejects.
+  Status end_device(Position) override {
+    if (details_.mapped_blocks != loaded_) {
+      if (warnings_ != nullptr)
+        warnings_->push_back(fmt::format("device {}: the document says mapped_blocks {}, its mappings hold {} blocks; "
+                                         "wrote {}", dev_id_, details_.mapped_blocks, loaded_, loaded_));
+      details_.mapped_blocks = loaded_;
+    }
+    return pmd_->end_load(details_);
+  }
 
   Status finish() {
     if (!pmd_) return Error::invalid("no <superblock> element");
@@ -214,6 +226,8 @@ class Builder final : public Sink {
 
  private:
   BlockDevice& dev_;
+  std::vector<std::string>* warnings_;
+  std::uint64_t loaded_ = 0;  // blocks the current device's mappings hold
   XmlPool sb_;
   std::unique_ptr<PoolMetadata> pmd_;
   std::set<std::uint64_t> ids_;
@@ -265,8 +279,8 @@ Result<XmlPool> parse_thin_xml(std::istream& in) {
   return pool;
 }
 
-Status restore_thin_xml(std::istream& in, BlockDevice& dev) {
-  Builder b(dev);
+Status restore_thin_xml(std::istream& in, BlockDevice& dev, std::vector<std::string>* warnings) {
+  Builder b(dev, warnings);
   {
     Pipeline pipe(b);
     Status parsed = parse(in, pipe);

@@ -48,6 +48,8 @@ struct XmlPool {
 // more than a few nodes of it in memory: each device's mappings, when they ascend (as thin_dump
 // writes them), are packed bottom-up into full btree nodes. Validates as restore_pool does; on
 // any error `dev` holds a partial, uncommitted pool (callers stage into a scratch device).
-[[nodiscard]] Status restore_thin_xml(std::istream& in, BlockDevice& dev);
+// Each device's mapped_blocks is the number of blocks its mappings hold, as thin_restore computes
+// it; where the document says otherwise, `warnings` (when given) gets one line per device.
+[[nodiscard]] Status restore_thin_xml(std::istream& in, BlockDevice& dev, std::vector<std::string>* warnings = nullptr);
 
 }  // namespace pdsim::thin
