@@ -147,8 +147,9 @@ Result<CacheEntry*> BlockManager::get_entry(BlockNr b, bool read_from_device) {
 Status BlockManager::validate(CacheEntry& e, const Validator* v) {
   if (e.validator != nullptr) {
     if (v != e.validator)
-      return Error::invalid(fmt::format("validator mismatch on block {}: cached as '{}', locked as '{}'",
-                                        e.location, e.validator->name(), v ? v->name() : "none"));
+      return Error::corruption(fmt::format("block {} was read as a {} and is now wanted as a {}: one block cannot be both "
+                                           "(two structures claim it)", e.location, e.validator->name(),
+                                           v ? v->name() : "plain block"));
     return {};
   }
   if (v == nullptr) return {};

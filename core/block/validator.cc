@@ -16,13 +16,13 @@ void HeaderValidator::prepare_for_write(BlockSpan data, BlockNr b) const {
 Status HeaderValidator::check(ConstBlockSpan data, BlockNr b) const {
   auto stored_nr = load_le<std::uint64_t>(data.data() + blocknr_offset_);
   if (stored_nr != b)
-    return Error::corruption(
-        fmt::format("{} block {}: blocknr field says {} (misplaced block)", name_, b, stored_nr));
+    return Error::corruption(fmt::format("block {} is not a valid {}: its block-number field says {} (a misplaced block, "
+                                         "or a block of another kind)", b, name_, stored_nr));
   std::uint32_t want = block_checksum(data, salt_);
   std::uint32_t have = stored_checksum(data);
   if (want != have)
     return Error::corruption(
-        fmt::format("{} block {}: bad checksum, stored {:#010x}, computed {:#010x}", name_, b, have, want));
+        fmt::format("block {} ({}): bad checksum, stored {:#010x}, computed {:#010x}", b, name_, have, want));
   return {};
 }
 
