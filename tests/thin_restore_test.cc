@@ -199,5 +199,25 @@ TEST(RestoreThinXml, MappedBlocksIsWhatTheMappingsHold) {
   EXPECT_NE(out.str().find("dev_id=\"1\" mapped_blocks=\"3\""), std::string::npos) << out.str();
 }
 
+// Issue 15: nr_data_blocks within 16,319 of 2^64 wrapped the bitmap count into a data space map
+// with no bitmaps, accepted, and only check noticed later. A restore refuses a data device no
+// mapping can address; the space map refuses a size that would wrap.
+TEST(RestoreThinXml, RefusesADataDeviceNoMappingCanAddress) {
+  const std::string xml =
+      "<superblock uuid=\"\" time=\"1\" transaction=\"1\" flags=\"0\" version=\"2\" data_block_size=\"128\" "
+      "nr_data_blocks=\"18446744073709550000\">\n</superblock>\n";
+  sim::ImageDevice dev(sim::Image(1024));
+  std::istringstream in(xml);
+  const Status s = restore_thin_xml(in, dev);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().kind(), ErrorKind::invalid);
+  EXPECT_NE(s.error().message().find("more than a mapping can address"), std::string::npos) << s.error().message();
+  auto md = PoolMetadata::format(dev, 128);
+  ASSERT_OK(md);
+  const Status grown = (*md)->resize_data(UINT64_MAX - 100);
+  ASSERT_FALSE(grown.ok());
+  EXPECT_NE(grown.error().message().find("space map too large"), std::string::npos) << grown.error().message();
+}
+
 }  // namespace
 }  // namespace pdsim::thin

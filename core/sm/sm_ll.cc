@@ -3,6 +3,8 @@
 #include "core/common/assert.h"
 #include "core/sm/sm_ll.h"
 
+#include <limits>
+
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -290,6 +292,10 @@ Status LowLevel::set_count(BlockNr b, std::uint32_t count) {
 Status LowLevel::extend(BlockNr extra) {
   PDSIM_MARK("sm.ll_extend");
   const BlockNr old_blocks = nr_blocks_;
+  // Sizes that would wrap (nr_blocks near 2^64) are refused before any arithmetic on them: the
+  // bitmap count below wrapped to a space map with no bitmaps.
+  if (extra > std::numeric_limits<BlockNr>::max() - old_blocks - kEntriesPerBitmap)
+    return Error::invalid(fmt::format("space map too large: {} + {} blocks", old_blocks, extra));
   const BlockNr new_blocks = old_blocks + extra;
   const std::uint64_t old_bitmaps = (old_blocks + kEntriesPerBitmap - 1) / kEntriesPerBitmap;
   const std::uint64_t new_bitmaps = (new_blocks + kEntriesPerBitmap - 1) / kEntriesPerBitmap;

@@ -23,9 +23,15 @@ using detail::Pipeline;
 using detail::Position;
 using detail::Sink;
 
+// A mapping stores its data block in the top 40 bits of a u64 (the low 24 are the time).
+constexpr std::uint64_t kMaxDataBlocks = std::uint64_t{1} << 40;
+
 Status check_superblock(const XmlPool& pool) {
   if (pool.data_block_size < 128 || pool.data_block_size > 2097152 || pool.data_block_size % 128 != 0)
     return Error::invalid(fmt::format("data_block_size {} is not a multiple of 128 in [128, 2097152]", pool.data_block_size));
+  if (pool.nr_data_blocks > kMaxDataBlocks)
+    return Error::invalid(fmt::format("nr_data_blocks {} is more than a mapping can address ({})", pool.nr_data_blocks,
+                                      kMaxDataBlocks));
   return {};
 }
 
