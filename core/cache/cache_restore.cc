@@ -89,9 +89,6 @@ class Parser final : public xml::Parser {
     doc.block_size = *bs;
     doc.nr_cache_blocks = *nr;
     doc.hint_width = *hw;
-    doc.oblock.assign(*nr, 0);
-    doc.mapped.assign(*nr, false);
-    doc.dirty.assign(*nr, false);
   }
 
   void mapping(const char** attrs) {
@@ -102,10 +99,8 @@ class Parser final : public xml::Parser {
     if (*cb >= doc.nr_cache_blocks)
       return fail(fmt::format("cache_block {} is beyond nr_cache_blocks {}", *cb, doc.nr_cache_blocks));
     if (*ob > kMaxOriginBlock) return fail(fmt::format("origin_block {} does not fit in 48 bits", *ob));
-    if (doc.mapped[*cb]) return fail(fmt::format("cache block {} is mapped twice", *cb));
-    doc.mapped[*cb] = true;
-    doc.oblock[*cb] = *ob;
-    doc.dirty[*cb] = *dirty;
+    if (!doc.mappings.try_emplace(*cb, XmlCache::Entry{*ob, *dirty}).second)
+      return fail(fmt::format("cache block {} is mapped twice", *cb));
   }
 
   void hint(const char** attrs) {
@@ -119,13 +114,8 @@ class Parser final : public xml::Parser {
     if (!bytes) return fail(fmt::format("hint for cache block {}: {}", *cb, bytes.error().message()));
     if (bytes->size() != doc.hint_width)
       return fail(fmt::format("hint for cache block {} has {} bytes, hint_width is {}", *cb, bytes->size(), doc.hint_width));
-    if (doc.hint.empty()) {
-      doc.hint.assign(doc.nr_cache_blocks, 0);
-      doc.hinted.assign(doc.nr_cache_blocks, false);
-    }
-    if (doc.hinted[*cb]) return fail(fmt::format("cache block {} has two hints", *cb));
-    doc.hinted[*cb] = true;
-    doc.hint[*cb] = load_le<std::uint32_t>(reinterpret_cast<const std::uint8_t*>(bytes->data()));
+    if (!doc.hints.try_emplace(*cb, load_le<std::uint32_t>(reinterpret_cast<const std::uint8_t*>(bytes->data()))).second)
+      return fail(fmt::format("cache block {} has two hints", *cb));
   }
 
   void start(const char* name, const char** attrs) override {
@@ -161,8 +151,8 @@ class Parser final : public xml::Parser {
 // An origin block may be cached in one cache block only.
 Status check_unique_origins(const XmlCache& doc) {
   std::vector<std::pair<std::uint64_t, std::uint32_t>> seen;
-  for (std::uint32_t i = 0; i < doc.nr_cache_blocks; ++i)
-    if (doc.mapped[i]) seen.emplace_back(doc.oblock[i], i);
+  seen.reserve(doc.mappings.size());
+  for (const auto& [cblock, e] : doc.mappings) seen.emplace_back(e.oblock, cblock);
   std::sort(seen.begin(), seen.end());
   for (std::size_t i = 1; i < seen.size(); ++i)
     if (seen[i].first == seen[i - 1].first)
@@ -184,13 +174,15 @@ Result<XmlCache> parse_cache_xml(std::istream& in, BlockNr output_blocks) {
 Status restore_cache(BlockDevice& dev, const XmlCache& doc, std::uint32_t version) {
   PDSIM_TRY_ASSIGN(auto md, CacheMetadata::format(dev, doc.block_size, version));
   PDSIM_TRY(md->replace_mappings(doc.nr_cache_blocks, [&](std::uint32_t cblock) -> Result<std::optional<Mapping>> {
-    if (!doc.mapped[cblock]) return std::optional<Mapping>();
-    return std::optional<Mapping>(Mapping{doc.oblock[cblock], doc.dirty[cblock]});
+    auto it = doc.mappings.find(cblock);
+    if (it == doc.mappings.end()) return std::optional<Mapping>();
+    return std::optional<Mapping>(Mapping{it->second.oblock, it->second.dirty});
   }));
   if (!doc.policy.empty()) {
     const Policy policy{doc.policy, {}, doc.hint_width};
     PDSIM_TRY(md->write_hints(policy, [&](std::uint32_t cblock) -> Result<std::uint32_t> {
-      return doc.hint.empty() ? 0u : doc.hint[cblock];
+      auto it = doc.hints.find(cblock);
+      return it == doc.hints.end() ? 0u : it->second;
     }));
   }
   return md->commit(true);
