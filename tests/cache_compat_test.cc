@@ -283,6 +283,15 @@ TEST_P(Damage, SuperblockPolicyNameWithoutNul) {
   expect_both_report("a 16-character policy name", 0);
 }
 
+// Issue 15: cache-dump of a v2 image claiming 2^32-1 cache blocks over a short mapping array took
+// 529 MB and exited 0. The count must fit the mapping array before it sizes anything.
+TEST_P(Damage, SuperblockCacheBlocksPastTheMappingArray) {
+  reseal(0, salt::cache_superblock, [](std::uint8_t* d) { store_le<std::uint32_t>(d + sb::cache_blocks, UINT32_MAX); });
+  Cmd dumped = run(fmt::format("{} cache-dump '{}'", PDSIM_BINARY, img));
+  EXPECT_NE(dumped.rc, 0);
+  expect_both_report("cache_blocks 2^32-1");
+}
+
 TEST_P(Damage, MappingArrayBlock) {
   const BlockNr ab = first_array_block(sb.mapping_root);
   flip(ab, 2000);

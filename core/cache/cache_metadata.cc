@@ -114,6 +114,16 @@ Status CacheMetadata::read_superblock_and_space_map() {
   reset_bitsets();
   dirty_changed_ = false;
   dirty_.clear();
+  // A damaged cache_blocks must not size what is held in core (a v2 image claiming 2^32-1 blocks
+  // over a 300-entry mapping array took 529 MB): it must fit the mapping array first.
+  {
+    auto mi = mapping_info();
+    PDSIM_TRY_ASSIGN(auto highest, btree::find_highest(mi.btree, mapping_root_));
+    const std::uint64_t capacity = highest.empty() ? 0 : (highest.front() + 1) * array::entries_per_block(8);
+    if (cache_blocks_ > capacity)
+      return Error::corruption(fmt::format("the cache superblock says {} cache blocks, but its mapping array holds at "
+                                           "most {}", cache_blocks_, capacity));
+  }
   if (version_ >= 2) {
     if (dirty_root_ == 0) return Error::corruption("version 2 cache superblock has no dirty bitset root");
     PDSIM_TRY(load_dirty_bits());
