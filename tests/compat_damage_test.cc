@@ -4,6 +4,8 @@
 // thin_dump dumps them and check clean.
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include <cstdio>
 #include <fstream>
 
@@ -138,6 +140,30 @@ TEST_F(Damage, OverCountedMetadataBlock) {
   set_metadata_count(sb.data_mapping_root, 2);
   expect_both_report(sb.data_mapping_root, "in-use block with count 2");
 }
+// Superblock fields thin_check 0.9 passes (issue 15): pdsim check rejects a version other than 1
+// or 2, a data block size dm-thin cannot use and a compat_ro feature; an unknown flag is non-fatal.
+TEST_F(Damage, SuperblockFieldsThinCheckPasses) {
+  const Block original = block(0);
+  auto with = [&](std::size_t offset, std::uint32_t value) {
+    Block d = original;
+    store_le<std::uint32_t>(d.data() + offset, value);
+    stamp_checksum(BlockSpan(d), salt::thin_superblock);
+    put(0, d);
+  };
+  for (const auto& [offset, value, what] : {std::tuple{std::size_t{40}, 3u, "version 3"},
+                                           std::tuple{std::size_t{336}, 100u, "data_block_size 100"},
+                                           std::tuple{std::size_t{356}, 1u, "compat_ro_flags 1"}}) {
+    with(offset, value);
+    EXPECT_EQ(run(fmt::format("thin_check -q '{}'", img)).rc, 0) << what << ": thin_check 0.9 now rejects it?";
+    Cmd ours = run(fmt::format("{} check '{}'", PDSIM_BINARY, img));
+    EXPECT_EQ(ours.rc, 1) << what << "\n" << ours.out;
+  }
+  with(4, 4);  // flag bit 2
+  EXPECT_EQ(run(fmt::format("{} check '{}'", PDSIM_BINARY, img)).rc, 1);
+  EXPECT_EQ(run(fmt::format("{} check --ignore-non-fatal-errors '{}'", PDSIM_BINARY, img)).rc, 0);
+  put(0, original);
+}
+
 TEST_F(Damage, WrongDataBlockCountIsCaughtByPdsimAlone) {
   // thin_check 0.9 does not compare data-block counts (verification.md §5.1).
   const auto droot = sm::RootFields::unpack(sb.data_sm_root);

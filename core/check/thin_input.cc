@@ -71,6 +71,19 @@ Result<std::optional<ThinSuperblock>> read_superblock(BlockDevice& dev, BlockNr 
     report(ProblemKind::bad_superblock,
            fmt::format("{}: metadata_block_size {} sectors, not {}", what, sb.metadata_block_size, kSectorsPerBlock));
   }
+  // Fields thin_check 0.9 does not look at (issue 15): the versions dm-thin writes, a data block
+  // size dm-thin can use, and no compat_ro feature (the kernel refuses to activate read-write with
+  // one). Unknown flag bits are kept by the kernel: non-fatal.
+  if (sb.version < 1 || sb.version > 2)
+    report(ProblemKind::bad_superblock, fmt::format("{}: version {} (1 or 2)", what, sb.version));
+  if (sb.data_block_size < 128 || sb.data_block_size > 2097152 || sb.data_block_size % 128 != 0)
+    report(ProblemKind::bad_superblock,
+           fmt::format("{}: data_block_size {} is not a multiple of 128 in [128, 2097152]", what, sb.data_block_size));
+  if (sb.compat_ro_flags != 0)
+    report(ProblemKind::bad_superblock, fmt::format("{}: unsupported compat_ro_flags {:#x}", what, sb.compat_ro_flags));
+  if ((sb.flags & ~1u) != 0)
+    problems.push_back(Problem{ProblemKind::bad_superblock, Severity::non_fatal, Space::metadata, b,
+                               fmt::format("{}: unknown flags {:#x}", what, sb.flags & ~1u)});
   return std::optional<ThinSuperblock>{sb};
 }
 
