@@ -34,6 +34,13 @@ int cmd_cache_restore(const std::string& input, const std::string& output, std::
   auto scratch = ScratchDevice::create((*dev)->nr_blocks());
   if (!scratch) return fail(kCmd, scratch.error());
   if (auto s = cache::restore_cache(**scratch, *doc, version); !s) return fail(kCmd, std::move(s).error().with_context(output));
+  // Nothing reaches the output that our own checker rejects.
+  auto report = check::check_cache(**scratch);
+  if (!report) return fail(kCmd, std::move(report).error().with_context("checking the restored cache metadata"));
+  if (!report->report.clean())
+    return fail(kCmd, Error::invalid(fmt::format("{}: the restored cache metadata does not check clean ({} problems, first: "
+                                                 "{}); nothing was written to {}", input, report->report.problems.size(),
+                                                 check::to_string(report->report.problems.front()), output)));
   if (auto s = (*scratch)->copy_to(**dev); !s) return fail(kCmd, std::move(s).error().with_context(output));
   return 0;
 }
