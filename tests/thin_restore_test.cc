@@ -219,5 +219,17 @@ TEST(RestoreThinXml, RefusesADataDeviceNoMappingCanAddress) {
   EXPECT_NE(grown.error().message().find("space map too large"), std::string::npos) << grown.error().message();
 }
 
+// Issue 15: a 400-digit attribute was echoed whole into a 500-character error line.
+TEST(RestoreThinXml, ALongAttributeIsCutInTheMessage) {
+  const std::string xml = "<superblock uuid=\"\" time=\"1\" transaction=\"1\" flags=\"0\" version=\"2\" "
+                          "data_block_size=\"128\" nr_data_blocks=\"" + std::string(400, '9') + "\">\n</superblock>\n";
+  sim::ImageDevice dev(sim::Image(1024));
+  std::istringstream in(xml);
+  const Status s = restore_thin_xml(in, dev);
+  ASSERT_FALSE(s.ok());
+  EXPECT_LT(s.error().message().size(), 200u) << s.error().message();
+  EXPECT_NE(s.error().message().find("(400 characters)"), std::string::npos) << s.error().message();
+}
+
 }  // namespace
 }  // namespace pdsim::thin

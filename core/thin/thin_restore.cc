@@ -65,7 +65,7 @@ class Parser final : public xml::Parser {
       T out{};
       auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
       if (v.empty() || ec != std::errc() || p != v.data() + v.size()) {
-        fail(fmt::format("<{}> attribute {}=\"{}\" is not a number in range", element, name, v));
+        fail(fmt::format("<{}> attribute {}=\"{}\" is not a number in range", element, name, xml::shown_value(v)));
         return std::nullopt;
       }
       return out;

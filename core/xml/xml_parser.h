@@ -9,10 +9,18 @@
 #include <istream>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/common/result.h"
 
 namespace pdsim::xml {
+
+// An attribute value as an error message shows it: whole up to 40 characters, else its first 32
+// and its length (a 400-digit number is not echoed into a 500-character line).
+[[nodiscard]] inline std::string shown_value(std::string_view v) {
+  if (v.size() <= 40) return std::string(v);
+  return std::string(v.substr(0, 32)) + "... (" + std::to_string(v.size()) + " characters)";
+}
 
 struct ParserCallbacks;
 
