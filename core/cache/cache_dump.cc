@@ -9,6 +9,7 @@
 
 #include "core/array/array.h"
 #include "core/cache/cache_format.h"
+#include "core/cache/cache_metadata.h"
 
 namespace pdsim::cache {
 namespace {
@@ -68,15 +69,9 @@ Status dump_cache_xml(BlockDevice& dev, std::ostream& out, const DumpOptions& op
   if (sb.version < kMinVersion || sb.version > kMaxVersion)
     return Error::corruption(fmt::format("cache superblock: unsupported metadata version {}", sb.version));
   if (sb.version >= 2 && sb.dirty_root == 0) return Error::corruption("version 2 cache superblock has no dirty bitset root");
-  // The count must fit the mapping array before it sizes anything (a v2 image claiming 2^32-1
-  // cache blocks over a 300-entry array took 529 MB and dumped as if nothing were wrong).
   {
     auto mi = array::make_info(tm, btree::plain_value_type(8));
-    PDSIM_TRY_ASSIGN(auto highest, btree::find_highest(mi.btree, sb.mapping_root));
-    const std::uint64_t capacity = highest.empty() ? 0 : (highest.front() + 1) * array::entries_per_block(8);
-    if (sb.cache_blocks > capacity)
-      return Error::corruption(fmt::format("the cache superblock says {} cache blocks, but its mapping array holds at most {}",
-                                           sb.cache_blocks, capacity));
+    PDSIM_TRY(check_cache_blocks_fit(mi, sb.mapping_root, sb.cache_blocks));
   }
 
   std::vector<bool> dirty_bits;

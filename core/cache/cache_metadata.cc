@@ -114,20 +114,23 @@ Status CacheMetadata::read_superblock_and_space_map() {
   reset_bitsets();
   dirty_changed_ = false;
   dirty_.clear();
-  // A damaged cache_blocks must not size what is held in core (a v2 image claiming 2^32-1 blocks
-  // over a 300-entry mapping array took 529 MB): it must fit the mapping array first.
   {
     auto mi = mapping_info();
-    PDSIM_TRY_ASSIGN(auto highest, btree::find_highest(mi.btree, mapping_root_));
-    const std::uint64_t capacity = highest.empty() ? 0 : (highest.front() + 1) * array::entries_per_block(8);
-    if (cache_blocks_ > capacity)
-      return Error::corruption(fmt::format("the cache superblock says {} cache blocks, but its mapping array holds at "
-                                           "most {}", cache_blocks_, capacity));
+    PDSIM_TRY(check_cache_blocks_fit(mi, mapping_root_, cache_blocks_));
   }
   if (version_ >= 2) {
     if (dirty_root_ == 0) return Error::corruption("version 2 cache superblock has no dirty bitset root");
     PDSIM_TRY(load_dirty_bits());
   }
+  return {};
+}
+
+Status check_cache_blocks_fit(array::Info& mapping, BlockNr root, std::uint32_t cache_blocks) {
+  PDSIM_TRY_ASSIGN(auto highest, btree::find_highest(mapping.btree, root));
+  const std::uint64_t capacity = highest.empty() ? 0 : (highest.front() + 1) * array::entries_per_block(8);
+  if (cache_blocks > capacity)
+    return Error::corruption(
+        fmt::format("the cache superblock says {} cache blocks, but its mapping array holds at most {}", cache_blocks, capacity));
   return {};
 }
 
@@ -151,6 +154,11 @@ Status CacheMetadata::load_dirty_bits() {
     }
     return true;
   });
+}
+
+Status CacheMetadata::write_pending_dirty_bits() {
+  if (version_ >= 2 && dirty_changed_) return write_dirty_bitset();
+  return {};
 }
 
 Status CacheMetadata::write_dirty_bitset() {
@@ -194,7 +202,7 @@ Status CacheMetadata::resize(std::uint32_t new_cache_blocks) {
   // As dm-cache does: the dirty bits in core are written out before anything is resized (a bit
   // past a shrunk length is always clear: removing a mapping clears its bit and a dirty block
   // refuses the shrink).
-  if (version_ >= 2 && dirty_changed_) PDSIM_TRY(write_dirty_bitset());
+  PDSIM_TRY(write_pending_dirty_bits());
   const std::uint32_t old = cache_blocks_;
   if (new_cache_blocks == old) return {};
   if (new_cache_blocks < old) {
@@ -311,7 +319,7 @@ Status CacheMetadata::replace_mappings(std::uint32_t nr_cache_blocks,
 Status CacheMetadata::load_mappings(const Policy& policy, const std::function<Result<bool>(const LoadedMapping&)>& fn) {
   // Pending v2 dirty bits are written out first, as the kernel engine hands them to the kernel
   // before a load (so the two engines' transactions allocate alike).
-  if (version_ >= 2 && dirty_changed_) PDSIM_TRY(write_dirty_bitset());
+  PDSIM_TRY(write_pending_dirty_bits());
   const bool hints_valid = clean_when_opened_ && hint_root_ != 0 && policy.hint_size != 0 && policy_.name == policy.name &&
                            policy_.version[0] == policy.version[0] && policy_.hint_size == policy.hint_size;
   std::vector<std::uint32_t> hints;
@@ -416,7 +424,7 @@ Status CacheMetadata::commit(bool clean_shutdown) {
   PDSIM_ASSERT(bm_.locked_blocks() == 0, "cache metadata committed with blocks still locked");
   // dm-cache's order: the dirty bits are written (before the commit is called), then the
   // discard bitset's cached word is flushed.
-  if (version_ >= 2 && dirty_changed_) PDSIM_TRY(write_dirty_bitset());
+  PDSIM_TRY(write_pending_dirty_bits());
   PDSIM_TRY(discard_bits_->flush(discard_root_));
   return commit_transaction(tm_, superblock_validator(), {meta_sm_.get()}, SuperblockLock::keep_contents,
                             [&](std::uint8_t* d, std::span<const SpaceMapRoot> roots) {

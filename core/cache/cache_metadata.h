@@ -128,6 +128,9 @@ class CacheMetadata final : public seam::CacheMetadata {
   [[nodiscard]] Status clear_clean_shutdown();            // write-lock, clear the flag, flush
   [[nodiscard]] Status load_dirty_bits();                 // v2: the on-disk bitset into core
   [[nodiscard]] Status write_dirty_bitset();              // v2: delete + rebuild from core
+  // v2 with bits changed since they were last written: write_dirty_bitset(). Called where dm-cache
+  // hands its dirty bits to the metadata: before a resize, a load and the commit.
+  [[nodiscard]] Status write_pending_dirty_bits();
   [[nodiscard]] Status check_cblock(std::uint32_t cblock) const;
   [[nodiscard]] Result<std::uint64_t> get_value(std::uint32_t cblock);
   [[nodiscard]] Status set_value(std::uint32_t cblock, std::uint64_t value);
@@ -161,6 +164,11 @@ class CacheMetadata final : public seam::CacheMetadata {
 };
 
 // Our engine's formats and opens, for whatever drives cache metadata through the seam.
+// The superblock's cache_blocks must fit the mapping array at `root` (as many entries as its
+// highest array block can hold) before it sizes anything held in core: corruption otherwise (a v2
+// image claiming 2^32-1 blocks over a 300-entry array took 529 MB).
+[[nodiscard]] Status check_cache_blocks_fit(array::Info& mapping, BlockNr root, std::uint32_t cache_blocks);
+
 [[nodiscard]] seam::CacheEngine& pdsim_cache_engine();
 
 }  // namespace pdsim::cache

@@ -132,11 +132,10 @@ void CacheHarness::resize(const std::string& what, std::uint32_t n) {
     const std::uint64_t faults = disk_.counters().faults_fired();
     const Status s = md_->resize(n);
     if (s) return fail(fmt::format("{}: shrinking the cache past a dirty block was not refused", what));
-    if (s.error().kind() == ErrorKind::dropped || explained(faults, s.error())) {
+    if (s.error().kind() != ErrorKind::invalid || explained(faults, s.error())) {
       if (unexplained(faults, what, s.error())) return;
       return recover(std::nullopt);
     }
-    if (s.error().kind() != ErrorKind::invalid) return unexpected(what, s.error());
     ++refused_;
     return;  // refused, nothing changed
   }
