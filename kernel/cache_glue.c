@@ -253,7 +253,14 @@ int pdsim_cache_abort(struct dm_cache_metadata *cmd, bool reload_fields)
 		cmd->policy_hint_size = PDSIM_HINT_SIZE;
 		__setup_mapping_info(cmd);
 	}
-	r = __begin_transaction(cmd);
+	/* The abort's reopen read the superblock as the device returns it, which after a failed flush
+	 * can be a commit that is not durable. dm-cache builds no transaction on it (it goes read-only
+	 * with NEEDS_CHECK); it writes again only after a new activation, whose open flushes
+	 * (__begin_transaction_flags). Do that flush here, so the next transaction cannot overwrite
+	 * blocks the durable superblock still references. */
+	r = dm_bm_flush(cmd->bm);
+	if (!r)
+		r = __begin_transaction(cmd);
 	WRITE_UNLOCK(cmd);
 	return r;
 }

@@ -272,6 +272,7 @@ class KernelCacheEngine final : public seam::CacheEngine {
   explicit KernelCacheEngine(bool completed) : completed_(completed) {}
   std::string_view name() const override { return "kernel"; }
   bool resize_resizes_hints() const override { return false; }
+  bool abort_retry_reopens() const override { return true; }
   Result<std::unique_ptr<seam::CacheMetadata>> format(BlockDevice& dev, std::uint32_t data_block_size,
                                                       std::uint32_t version) override {
     Block zero{};

@@ -70,6 +70,7 @@ class ForwardingCacheEngine final : public seam::CacheEngine {
   explicit ForwardingCacheEngine(seam::CacheEngine& inner) : inner_(inner) {}
   std::string_view name() const override { return "forwarding"; }
   bool resize_resizes_hints() const override { return inner_.resize_resizes_hints(); }
+  bool abort_retry_reopens() const override { return inner_.abort_retry_reopens(); }
   Result<std::unique_ptr<seam::CacheMetadata>> format(BlockDevice& dev, std::uint32_t data_block_size,
                                                       std::uint32_t version) override {
     ++calls["format"];

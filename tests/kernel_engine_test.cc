@@ -4,6 +4,7 @@
 // dm_cache_metadata_abort alone leaves in-core state our engine's seam does not allow.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -184,6 +185,65 @@ TEST_F(KernelEngine, TheKernelsCacheAbortKeepsTheAbortedRootsAndTheEngineRereads
   auto m = md->lookup(7);
   ASSERT_TRUE(m.ok() && m->has_value());
   EXPECT_EQ((*m)->oblock, 7u);
+}
+
+// A commit whose flush fails leaves its superblock written but not durable. dm_cache_metadata_abort
+// reopens from what the device returns, that superblock, and writes and flushes nothing: a
+// transaction built on it could overwrite blocks the durable superblock still references, and a
+// power cut then leaves metadata that does not read back (cache_crash seeds 5100, 5161, 5168 on
+// the kernel engine did). dm-cache never builds on it (it goes read-only); the engine's abort
+// flushes first, as the open of the next activation does, so what it builds on is durable.
+TEST_F(KernelEngine, TheKernelsCacheAbortBuildsOnASuperblockThatIsNotDurableAndTheEngineFlushesIt) {
+  auto superblock_durable = [](const sim::SimDisk& disk) {
+    std::array<std::uint8_t, kBlockSize> a{}, b{};
+    disk.durable().read(0, a);
+    disk.current().read(0, b);
+    return a == b;
+  };
+  auto after_failed_flush = [&](seam::CacheEngine& engine, sim::SimDisk& disk) {
+    auto md = engine.format(disk, 64, 1);
+    EXPECT_TRUE(md.ok());
+    if (!md.ok()) return std::unique_ptr<seam::CacheMetadata>();
+    EXPECT_TRUE((*md)->resize(1000).ok());
+    for (std::uint32_t c = 0; c < 1000; ++c) EXPECT_TRUE((*md)->insert_mapping(c, c).ok());
+    EXPECT_TRUE((*md)->commit(false).ok());
+    EXPECT_TRUE((*md)->resize(4000).ok());  // more array blocks: the failed commit's space map counts fewer free
+    for (std::uint32_t c = 1000; c < 4000; ++c) EXPECT_TRUE((*md)->insert_mapping(c, c).ok());
+    // The commit's first flush (before the superblock is written) succeeds, its second fails.
+    const auto plan = sim::FaultPlan::parse(fmt::format("flush nth={} -> error", disk.counters().flushes + 2));
+    EXPECT_TRUE(plan.ok());
+    if (plan.ok()) disk.set_plan(*plan);
+    EXPECT_FALSE((*md)->commit(false).ok());
+    disk.set_plan({});
+    EXPECT_FALSE(superblock_durable(disk)) << "the failed commit's superblock is durable";
+    EXPECT_TRUE((*md)->abort().ok());
+    return std::move(md).value();
+  };
+  auto free_blocks = [](const sim::Image& img) -> BlockNr {
+    sim::ImageDevice dev(img);
+    auto md = cache::pdsim_cache_engine().open(dev, std::nullopt);
+    EXPECT_TRUE(md.ok()) << md.error().to_string();
+    if (!md.ok()) return 0;
+    auto n = (*md)->metadata_nr_free();
+    EXPECT_TRUE(n.ok());
+    return n.ok() ? *n : 0;
+  };
+  {
+    sim::SimDisk disk(1024, 1);
+    auto md = after_failed_flush(kernel::cache_engine_as_called(), disk);
+    ASSERT_NE(md, nullptr);
+    EXPECT_FALSE(superblock_durable(disk)) << "the kernel's abort flushed";
+    const BlockNr durable = free_blocks(disk.durable());
+    const BlockNr current = free_blocks(disk.current());
+    ASSERT_NE(durable, current);
+    auto kernel_free = md->metadata_nr_free();
+    ASSERT_TRUE(kernel_free.ok());
+    EXPECT_EQ(*kernel_free, current) << "the kernel's abort reopened the durable space map";
+  }
+  sim::SimDisk disk(1024, 1);
+  auto md = after_failed_flush(kernel::cache_engine(), disk);
+  ASSERT_NE(md, nullptr);
+  EXPECT_TRUE(superblock_durable(disk)) << "the engine built on a superblock that is not durable";
 }
 
 // dm_cache_discard_bitset_resize called mid-transaction does not flush the cached bitset word

@@ -467,6 +467,7 @@ class PdsimCacheEngine final : public seam::CacheEngine {
  public:
   [[nodiscard]] std::string_view name() const override { return "pdsim"; }
   [[nodiscard]] bool resize_resizes_hints() const override { return true; }
+  [[nodiscard]] bool abort_retry_reopens() const override { return false; }
   [[nodiscard]] Result<std::unique_ptr<seam::CacheMetadata>> format(BlockDevice& dev, std::uint32_t data_block_size,
                                                                     std::uint32_t version) override {
     PDSIM_TRY_ASSIGN(auto md, CacheMetadata::format(dev, data_block_size, version));

@@ -99,6 +99,10 @@ class CacheEngine {
   // does (cache_check 0.9 rejects a hint array of another length); the kernel's dm_cache_resize
   // leaves it as it was (its values kept) until the next dm_cache_write_hints rewrites it.
   [[nodiscard]] virtual bool resize_resizes_hints() const = 0;
+  // Whether abort() after a failed abort() reopens the metadata, as dm-cache does when the device
+  // is torn down and activated again; an open clears CLEAN_SHUTDOWN on disk. The kernel's fails
+  // for good (fail_io), so its engine reopens; ours rolls back again and leaves the flag alone.
+  [[nodiscard]] virtual bool abort_retry_reopens() const = 0;
   [[nodiscard]] virtual Result<std::unique_ptr<CacheMetadata>> format(BlockDevice& dev, std::uint32_t data_block_size,
                                                                       std::uint32_t version) = 0;
   [[nodiscard]] virtual Result<std::unique_ptr<CacheMetadata>> open(BlockDevice& dev,

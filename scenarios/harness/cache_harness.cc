@@ -188,12 +188,20 @@ void CacheHarness::commit(const std::string& what, bool clean) {
 void CacheHarness::recover(const std::optional<CacheState>& attempted) {
   ++errors_;
   Status s = md_->abort();
-  if (!s) {
+  const bool retried = !s;
+  if (retried) {
     disk_.set_plan(sim::FaultPlan{});  // the plan is still active: retry clean, and stay clean
     s = md_->abort();
   }
   if (!s) return fail(fmt::format("abort after an injected error: {}", s.error().to_string()));
   expect_durable(attempted, "after an aborted transaction");
+  if (retried && engine().abort_retry_reopens() && !failed()) {  // a reopen, as after a power cut
+    if (md_->clean_when_opened() != committed_.clean)
+      return fail(fmt::format("reopen after a failed abort found clean shutdown {}, the surviving commit (txn {}) "
+                              "wrote {}", md_->clean_when_opened(), committed_.stats.write_hits, committed_.clean));
+    committed_.clean = false;  // open clears the flag on disk and flushes: nothing is in flight
+    previous_.reset();
+  }
   current_ = committed_;
   faults_at_clean_ = disk_.counters().faults_fired();
 }

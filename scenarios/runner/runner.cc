@@ -14,6 +14,8 @@
 #include "core/common/assert.h"
 #include "core/common/marks.h"
 #include "core/common/result.h"
+#include "core/seam/cache_metadata.h"
+#include "core/seam/thin_metadata.h"
 #include "scenarios/runner/registry.h"
 #include "scenarios/runner/report.h"
 #include "scenarios/runner/seeds_report.h"
@@ -26,6 +28,18 @@ using report::ScenarioTotals;
 std::string bug_flags(const std::vector<Bug>& bugs) {
   std::string s;
   for (Bug b : bugs) s += fmt::format(" --bug {}", bug_info(b).name);
+  return s;
+}
+
+// The flags a reproduce or replay line needs to run the seed as this run did: the seed-bug
+// switches, the engine when it is not ours, and --strict.
+std::string run_flags(const RunRequest& req) {
+  std::string s = bug_flags(req.bugs);
+  std::string_view engine;
+  if (req.opts.thin_engine) engine = req.opts.thin_engine->name();
+  else if (req.opts.cache_engine) engine = req.opts.cache_engine->name();
+  if (!engine.empty() && engine != "pdsim") s += fmt::format(" --engine {}", engine);
+  if (req.strict) s += " --strict";
   return s;
 }
 
@@ -113,11 +127,11 @@ void shrink_failure(const RunRequest& req, const Scenario& sc, std::uint64_t see
     std::filesystem::create_directories(dir, ec);
   }
   const std::string header =
-      fmt::format("{} seed {}{}: shrunk from {} to {} steps", sc.name, seed, bug_flags(req.bugs), steps.size(), small.size());
+      fmt::format("{} seed {}{}: shrunk from {} to {} steps", sc.name, seed, run_flags(req), steps.size(), small.size());
   if (Status w = write_steps(file, header, small); !w) err << fmt::format("pdsim run: {}\n", w.error().message());
   out << fmt::format("  shrunk: {} -> {} steps:\n", steps.size(), small.size());
   for (const auto& s : small) out << fmt::format("    {}\n", s);
-  out << fmt::format("  replay: ./pdsim run {} --seed {}{} --replay {}\n", sc.name, seed, bug_flags(req.bugs), file);
+  out << fmt::format("  replay: ./pdsim run {} --seed {}{} --replay {}\n", sc.name, seed, run_flags(req), file);
   st.shrunk.push_back({sc.name, seed, small.size(), file});
 }
 
@@ -172,7 +186,7 @@ bool run_seed(const RunRequest& req, const Scenario& sc, std::uint64_t seed, Sce
   ++st.failed_runs;
   tot.failed_seeds.push_back(seed);
   for (const auto& f : o.failures) out << fmt::format("  failure: {}\n", f);
-  const std::string reproduce = fmt::format("./pdsim run {} --seed {}{}", sc.name, seed, bug_flags(req.bugs));
+  const std::string reproduce = fmt::format("./pdsim run {} --seed {}{}", sc.name, seed, run_flags(req));
   out << fmt::format("  reproduce: {}\n", reproduce);
   st.failures.push_back({sc.name, seed, reproduce, o.failures.empty() ? o.summary : o.failures.front()});
   if (sc.generate && sc.replay && req.shrink && req.replay.empty()) shrink_failure(req, sc, seed, st, out, err);
