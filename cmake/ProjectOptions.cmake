@@ -17,6 +17,13 @@ if(PDSIM_SANITIZE)
   target_link_options(pdsim_sanitizers INTERFACE -fsanitize=address,undefined)
 endif()
 
+# The fuzz build (scripts/fuzz): clang, the sanitizers above, and every object instrumented for
+# libFuzzer's coverage feedback; fuzz/ links the fuzzer itself into its targets.
+option(PDSIM_FUZZ "Build the fuzz targets with libFuzzer (clang; use with PDSIM_SANITIZE)" OFF)
+if(PDSIM_FUZZ)
+  target_compile_options(pdsim_sanitizers INTERFACE -fsanitize=fuzzer-no-link)
+endif()
+
 add_library(pdsim_options INTERFACE)
 target_link_libraries(pdsim_options INTERFACE pdsim_warnings pdsim_sanitizers)
 

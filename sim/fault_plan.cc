@@ -72,17 +72,24 @@ std::string range_text(const Range& r) {
   return r.hi ? fmt::format("{}-{}", r.lo, *r.hi) : fmt::format("{}-", r.lo);
 }
 
+// A rule or term as an error message shows it: cut when long, so the message stays one short line.
+std::string shown(std::string_view text) {
+  text = trim(text);
+  if (text.size() <= 60) return std::string(text);
+  return fmt::format("{}... ({} characters)", text.substr(0, 50), text.size());
+}
+
 Result<FaultRule> parse_rule(std::string_view text) {
   auto arrow = text.find("->");
   if (arrow == std::string_view::npos)
-    return Error::invalid(fmt::format("fault rule '{}': missing '->'", trim(text)));
+    return Error::invalid(fmt::format("fault rule '{}': missing '->'", shown(text)));
   FaultRule rule;
   Selector& sel = rule.selector;
   for (auto term : words(text.substr(0, arrow))) {
     auto eq = term.find('=');
     auto key = term.substr(0, eq);
     auto val = eq == std::string_view::npos ? std::string_view{} : term.substr(eq + 1);
-    auto bad = [&] { return Error::invalid(fmt::format("fault rule '{}': bad selector term '{}'", trim(text), term)); };
+    auto bad = [&] { return Error::invalid(fmt::format("fault rule '{}': bad selector term '{}'", shown(text), shown(term))); };
     if (eq == std::string_view::npos) {
       if (sel.kind || term == "any") {
         if (term != "any") return bad();
@@ -118,13 +125,13 @@ Result<FaultRule> parse_rule(std::string_view text) {
   }
   auto act_words = words(text.substr(arrow + 2));
   if (act_words.size() != 1)
-    return Error::invalid(fmt::format("fault rule '{}': expected exactly one action", trim(text)));
+    return Error::invalid(fmt::format("fault rule '{}': expected exactly one action", shown(text)));
   auto act = act_words[0];
   auto eq = act.find('=');
   auto name = act.substr(0, eq);
   auto val = eq == std::string_view::npos ? std::string_view{} : act.substr(eq + 1);
   bool has_val = eq != std::string_view::npos;
-  auto bad_action = [&] { return Error::invalid(fmt::format("fault rule '{}': bad action '{}'", trim(text), act)); };
+  auto bad_action = [&] { return Error::invalid(fmt::format("fault rule '{}': bad action '{}'", shown(text), shown(act))); };
   if (name == "error" && !has_val) rule.action = FaultAction::error;
   else if (name == "drop" && !has_val) rule.action = FaultAction::drop;
   else if (name == "lie" && !has_val) rule.action = FaultAction::lie;
@@ -144,10 +151,10 @@ Result<FaultRule> parse_rule(std::string_view text) {
     return bad_action();
   }
   if (sel.kind && !action_applies(rule.action, *sel.kind))
-    return Error::invalid(fmt::format("fault rule '{}': action '{}' does not apply to {} operations", trim(text),
+    return Error::invalid(fmt::format("fault rule '{}': action '{}' does not apply to {} operations", shown(text),
                                       pdsim::sim::to_string(rule.action), pdsim::sim::to_string(*sel.kind)));
   if (sel.blocks && sel.kind == OpKind::flush)
-    return Error::invalid(fmt::format("fault rule '{}': a flush has no block", trim(text)));
+    return Error::invalid(fmt::format("fault rule '{}': a flush has no block", shown(text)));
   return rule;
 }
 
@@ -192,6 +199,13 @@ bool action_applies(FaultAction a, OpKind k) noexcept {
 
 Result<FaultPlan> FaultPlan::parse(std::string_view line) {
   FaultPlan plan;
+  // One line of printable text: anything else would also be echoed into the error message.
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const auto c = static_cast<unsigned char>(line[i]);
+    if (c < 0x20 && c != '\t')
+      return Error::invalid(fmt::format("fault plan: a control character (0x{:02x}) at column {}; a plan is one line",
+                                        c, i + 1));
+  }
   line = trim(line);
   if (line.empty() || line == "none") return plan;
   for (auto part : split(line, ';')) {

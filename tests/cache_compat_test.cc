@@ -283,6 +283,19 @@ TEST_P(Damage, SuperblockPolicyNameWithoutNul) {
   expect_both_report("a 16-character policy name", 0);
 }
 
+// Found by fuzz_cache_image: a policy name of bytes 0xff checked clean and cache-dump wrote XML
+// that does not parse (so its own cache-restore could not read it back). cache_check 0.9 passes it.
+TEST_P(Damage, SuperblockPolicyNameNotPrintable) {
+  reseal(0, salt::cache_superblock, [](std::uint8_t* d) {
+    std::fill(d + sb::policy_name, d + sb::policy_name + 16, std::uint8_t{0});
+    std::fill(d + sb::policy_name, d + sb::policy_name + 4, std::uint8_t{0xff});
+  });
+  expect_pdsim_reports("a policy name of bytes 0xff", 0);
+  auto dumped = pdsim::testing::run_capturing(dir, fmt::format("{} cache-dump '{}'", PDSIM_BINARY, img));
+  EXPECT_NE(dumped.rc, 0);
+  EXPECT_NE(dumped.err.find("policy name holds byte 0xff at position 0"), std::string::npos) << dumped.err;
+}
+
 // Issue 15: cache-dump of a v2 image claiming 2^32-1 cache blocks over a short mapping array took
 // 529 MB and exited 0. The count must fit the mapping array before it sizes anything.
 TEST_P(Damage, SuperblockCacheBlocksPastTheMappingArray) {

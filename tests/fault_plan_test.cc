@@ -63,6 +63,19 @@ INSTANTIATE_TEST_SUITE_P(
                       "flush blocks=1-2 -> error", "read write -> error", "any flakey=1/0 -> error",
                       "write nth=1 -> error; oops"));
 
+// Found by fuzz_fault_plan: a plan with a line break in it was echoed into a two-line error.
+TEST(FaultPlan, AControlCharacterIsRefusedWithoutEchoingTheLine) {
+  auto p = FaultPlan::parse("read blocks=10-20 -> rot=1; any p=1/100 ->`error\nread -> error");
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.error().message(), "fault plan: a control character (0x0a) at column 49; a plan is one line");
+}
+
+TEST(FaultPlan, ALongRuleIsCutInTheMessage) {
+  auto p = FaultPlan::parse("write " + std::string(500, 'x') + " -> error");
+  ASSERT_FALSE(p.ok());
+  EXPECT_LT(p.error().message().size(), 200u) << p.error().message();
+}
+
 OpContext op(OpKind k, std::uint64_t kind_count, std::uint64_t op_count, std::optional<BlockNr> b = std::nullopt) {
   return OpContext{k, kind_count, op_count, b};
 }

@@ -69,6 +69,9 @@ Status dump_cache_xml(BlockDevice& dev, std::ostream& out, const DumpOptions& op
   if (sb.version < kMinVersion || sb.version > kMaxVersion)
     return Error::corruption(fmt::format("cache superblock: unsupported metadata version {}", sb.version));
   if (sb.version >= 2 && sb.dirty_root == 0) return Error::corruption("version 2 cache superblock has no dirty bitset root");
+  if (auto at = bad_policy_name_byte(sb.policy_name))
+    return Error::corruption(fmt::format("cache superblock: the policy name holds byte {:#04x} at position {}, which the "
+                                         "XML cannot carry", static_cast<unsigned char>(sb.policy_name[*at]), *at));
   {
     auto mi = array::make_info(tm, btree::plain_value_type(8));
     PDSIM_TRY(check_cache_blocks_fit(mi, sb.mapping_root, sb.cache_blocks));

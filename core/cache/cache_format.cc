@@ -10,6 +10,14 @@
 #include "core/tm/metadata_store.h"
 
 namespace pdsim::cache {
+
+std::optional<std::size_t> bad_policy_name_byte(std::string_view name) noexcept {
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const auto c = static_cast<unsigned char>(name[i]);
+    if (c <= 0x20 || c >= 0x7f || c == '"' || c == '\'' || c == '&' || c == '<' || c == '>') return i;
+  }
+  return std::nullopt;
+}
 const Validator& superblock_validator() {
   static const SuperblockValidator v({"cache superblock", salt::cache_superblock, sb::blocknr, sb::magic, kSuperblockMagic});
   return v;

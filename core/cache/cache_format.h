@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -41,6 +42,11 @@ inline constexpr std::size_t kUsedBytes = 292;
 }  // namespace sb
 
 using Stats = seam::CacheStats;
+
+// A policy name is a kernel module's name: printable ASCII without quotes, '&', '<' or '>'. Anything
+// else could not go through cache_dump's XML and back. The position of the first byte that does
+// not belong, or nullopt when every byte does.
+[[nodiscard]] std::optional<std::size_t> bad_policy_name_byte(std::string_view name) noexcept;
 
 struct Superblock {
   std::uint32_t flags = 0;

@@ -83,6 +83,8 @@ class Parser final : public xml::Parser {
     doc.policy = policy;
     if (doc.policy.size() >= kPolicyNameSize)
       return fail(fmt::format("policy name '{}' is longer than {} characters", doc.policy, kPolicyNameSize - 1));
+    if (auto at = bad_policy_name_byte(doc.policy))
+      return fail(fmt::format("policy name: character {} is not printable ASCII without quotes, '&', '<' or '>'", *at + 1));
     if (blocks_needed(*nr) > output_blocks)
       return fail(fmt::format("nr_cache_blocks {} needs at least {} metadata blocks; the output has {}", *nr,
                               blocks_needed(*nr), output_blocks));

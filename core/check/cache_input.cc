@@ -106,6 +106,16 @@ Result<std::optional<CacheSuperblock>> read_superblock(BlockDevice& dev, Report&
     add(rep, ProblemKind::bad_superblock, 0, fmt::format("superblock: unsupported compat_ro_flags {:#x}", sb.compat_ro_flags));
   if (std::find(blk->begin() + 44, blk->begin() + 60, std::uint8_t{0}) == blk->begin() + 60)
     add(rep, ProblemKind::bad_superblock, 0, "superblock: the policy name has no terminating NUL in its 16 bytes");
+  // What cache_check 0.9 misses: a name cache_dump cannot write as XML.
+  // (Written here again, not taken from core/cache: the checker shares no code with the engine.)
+  for (std::size_t i = 44; i < 60 && (*blk)[i] != 0; ++i) {
+    const std::uint8_t c = (*blk)[i];
+    if (c > 0x20 && c < 0x7f && c != '"' && c != '\'' && c != '&' && c != '<' && c != '>') continue;
+    add(rep, ProblemKind::bad_superblock, 0,
+        fmt::format("superblock: the policy name holds byte {:#04x} at position {} (a module name is printable ASCII)",
+                    c, i - 44));
+    break;
+  }
   return std::optional<CacheSuperblock>{sb};
 }
 

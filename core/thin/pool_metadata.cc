@@ -438,6 +438,7 @@ Status PoolMetadata::commit_steps() {
                               sb.held_root = held_root_;
                               sb.trans_id = trans_id_;
                               sb.flags = flags_;
+                              if (restored_version_) sb.version = *restored_version_;
                               sb.metadata_sm_root = roots[0];
                               sb.data_sm_root = roots[1];
                               sb.pack(d);

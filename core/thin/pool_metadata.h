@@ -130,11 +130,12 @@ class PoolMetadata final : public seam::ThinMetadata, public seam::ThinTreeShape
   [[nodiscard]] Status begin_load(std::uint64_t id);
   [[nodiscard]] Status load_range(std::uint64_t vbegin, BlockNr data_begin, std::uint64_t length, std::uint32_t time);
   [[nodiscard]] Status end_load(const DeviceDetails& details);
-  void restore_superblock_fields(std::uint32_t time, std::uint64_t trans_id, std::uint32_t flags) {
+  void restore_superblock_fields(std::uint32_t time, std::uint64_t trans_id, std::uint32_t flags, std::uint32_t version) {
     in_service_ = true;
     time_ = time;
     trans_id_ = trans_id;
     flags_ = flags;
+    restored_version_ = version;
   }
 
   void set_read_only(bool read_only) override { bm_.set_read_only(read_only); }
@@ -186,6 +187,9 @@ class PoolMetadata final : public seam::ThinMetadata, public seam::ThinTreeShape
   std::uint32_t time_ = 0;
   std::uint64_t trans_id_ = 0;
   std::uint32_t flags_ = 0;
+  // The version a restore asked for (thin_restore writes the document's, 1 or 2); a commit keeps
+  // the superblock's otherwise.
+  std::optional<std::uint32_t> restored_version_;
   std::uint32_t data_block_size_;
   BlockNr metadata_reserve_ = 0;
   bool in_service_ = false;

@@ -32,6 +32,10 @@ Status check_superblock(const XmlPool& pool) {
   if (pool.nr_data_blocks > kMaxDataBlocks)
     return Error::invalid(fmt::format("nr_data_blocks {} is more than a mapping can address ({})", pool.nr_data_blocks,
                                       kMaxDataBlocks));
+  // Our check flags any other bit: a restore must not write what it then rejects.
+  if ((pool.flags & ~kNeedsCheckFlag) != 0)
+    return Error::invalid(fmt::format("flags {:#x} has bits dm-thin does not define (only {:#x}, NEEDS_CHECK)", pool.flags,
+                                      kNeedsCheckFlag));
   return {};
 }
 
@@ -92,7 +96,8 @@ class Parser final : public xml::Parser {
       pool.version = ver.value_or(2);
       pool.data_block_size = *dbs;
       pool.nr_data_blocks = *nr;
-      if (pool.version != 2) return fail(fmt::format("unsupported metadata version {}", pool.version));
+      if (pool.version != 1 && pool.version != 2)  // what the checker accepts; thin_restore writes it as given
+        return fail(fmt::format("unsupported metadata version {} (1 or 2)", pool.version));
       forward(sink.superblock(pool, here()));
     } else if (el == "device") {
       if (!saw_superblock || in_device) return fail("<device> outside <superblock>");
@@ -226,7 +231,7 @@ class Builder final : public Sink {
 
   Status finish() {
     if (!pmd_) return Error::invalid("no <superblock> element");
-    pmd_->restore_superblock_fields(sb_.time, sb_.transaction, sb_.flags);
+    pmd_->restore_superblock_fields(sb_.time, sb_.transaction, sb_.flags, sb_.version);
     return pmd_->commit();
   }
 

@@ -47,7 +47,9 @@ Result<PoolState> read_pool_state(seam::ThinMetadata& md) {
 
 Result<std::string> lookup_pool_state(seam::ThinMetadata& md, const PoolState& want, std::uint64_t sample,
                                       sim::Rng& rng) {
-  for (const auto& [id, maps] : want.devices) {
+  for (const auto& device : want.devices) {
+    const std::uint64_t id = device.first;  // named, not bound: clang 14 cannot capture a binding
+    const auto& maps = device.second;
     auto absent = [&](std::uint64_t v) -> Result<std::string> {
       PDSIM_TRY_ASSIGN(auto got, md.find_block(id, v));
       if (got) return fmt::format("lookup of thin {} block {} found data block {}, the model has it unmapped", id, v, got->data_block);

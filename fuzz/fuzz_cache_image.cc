@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Fuzz target: a dm-cache metadata image (fuzz/sparse_image.h) into cache-check and cache-dump.
+// Properties beyond "no crash": an error is one line; an image that checks clean dumps, and its
+// dump restores (same metadata version), checks clean and dumps again to the same document.
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "core/cache/cache_dump.h"
+#include "core/cache/cache_format.h"
+#include "core/cache/cache_restore.h"
+#include "core/check/cache_input.h"
+#include "core/common/endian.h"
+#include "fuzz/fuzz_support.h"
+#include "fuzz/image_mutator.h"
+#include "fuzz/sparse_image.h"
+#include "sim/image.h"
+
+namespace pdsim::fuzz {
+namespace {
+
+constexpr std::string_view kTarget = "cache_image";
+
+void one_line(const Error& e, const char* what) {
+  const std::string s = e.to_string();
+  if (s.find('\n') != std::string::npos) fail(kTarget, fmt::format("{} error spans lines: {}", what, s));
+}
+
+}  // namespace
+}  // namespace pdsim::fuzz
+
+using namespace pdsim;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const sim::Image image = fuzz::decode_image({data, size});
+  sim::ImageDevice dev(image);
+  auto report = check::check_cache(dev);
+  if (!report) fuzz::one_line(report.error(), "cache-check");
+  std::ostringstream xml;
+  Status dumped = cache::dump_cache_xml(dev, xml);
+  if (!dumped) fuzz::one_line(dumped.error(), "cache-dump");
+  if (!report || !report->report.clean()) return 0;
+  if (!dumped) fuzz::fail(fuzz::kTarget, fmt::format("the image checks clean but does not dump: {}", dumped.error().to_string()));
+  std::array<std::uint8_t, kBlockSize> sb{};
+  image.read(0, sb);
+  const std::uint32_t version = load_le<std::uint32_t>(sb.data() + cache::sb::version);
+  sim::ImageDevice restored(sim::Image(dev.nr_blocks() * 2 + 64));
+  std::istringstream in(xml.str());
+  auto doc = cache::parse_cache_xml(in, restored.nr_blocks());
+  if (!doc) fuzz::fail(fuzz::kTarget, fmt::format("the dump of a clean image does not parse: {}", doc.error().to_string()));
+  if (Status s = cache::restore_cache(restored, *doc, version); !s)
+    fuzz::fail(fuzz::kTarget, fmt::format("the dump of a clean image does not restore: {}", s.error().to_string()));
+  auto again_report = check::check_cache(restored);
+  if (!again_report || !again_report->report.clean()) fuzz::fail(fuzz::kTarget, "the restored image does not check clean");
+  std::ostringstream again;
+  if (Status s = cache::dump_cache_xml(restored, again); !s)
+    fuzz::fail(fuzz::kTarget, fmt::format("the restored image does not dump: {}", s.error().to_string()));
+  if (again.str() != xml.str()) fuzz::fail(fuzz::kTarget, "dump, restore, dump gives another document");
+  return 0;
+}
+
+extern "C" std::size_t LLVMFuzzerCustomMutator(std::uint8_t* data, std::size_t size, std::size_t max_size,
+                                               unsigned int seed) {
+  if (seed % 8 != 0) {
+    const std::size_t n = fuzz::mutate_image(data, size, max_size, seed);
+    if (n != size || seed % 2 == 0) return n;
+  }
+  return LLVMFuzzerMutate(data, size, max_size);
+}
