@@ -2,7 +2,10 @@
 // Fuzz target: a dm-cache metadata image (fuzz/sparse_image.h) into cache-check and cache-dump.
 // Properties beyond "no crash": an error is one line; an image that checks clean dumps, and its
 // dump restores (same metadata version), checks clean and dumps again to the same document.
+#include <set>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -24,6 +27,27 @@ constexpr std::string_view kTarget = "cache_image";
 void one_line(const Error& e, const char* what) {
   const std::string s = e.to_string();
   if (s.find('\n') != std::string::npos) fail(kTarget, fmt::format("{} error spans lines: {}", what, s));
+}
+
+// The second dump without the <hint> lines the first has not: an image whose hint array is
+// shorter than the cache (the kernel leaves it so after a resize, and our check accepts it) dumps
+// hints only for the blocks the array holds, and cache-restore writes a hint, 0 when the document
+// has none, for every mapped block.
+std::string without_added_hints(const std::string& again, const std::string& first) {
+  std::set<std::string_view> hints;
+  std::istringstream in(first);
+  std::vector<std::string> first_lines;
+  for (std::string line; std::getline(in, line);) first_lines.push_back(line);
+  for (const auto& l : first_lines)
+    if (l.find("<hint ") != std::string::npos) hints.insert(l);
+  std::istringstream in2(again);
+  std::string out;
+  for (std::string line; std::getline(in2, line);) {
+    if (line.find("<hint ") != std::string::npos && hints.count(line) == 0 && line.find("data=\"AAAAAA==\"") != std::string::npos)
+      continue;
+    out += line + "\n";
+  }
+  return out;
 }
 
 }  // namespace
@@ -55,7 +79,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::ostringstream again;
   if (Status s = cache::dump_cache_xml(restored, again); !s)
     fuzz::fail(fuzz::kTarget, fmt::format("the restored image does not dump: {}", s.error().to_string()));
-  if (again.str() != xml.str()) fuzz::fail(fuzz::kTarget, "dump, restore, dump gives another document");
+  if (fuzz::without_added_hints(again.str(), xml.str()) != xml.str())
+    fuzz::fail(fuzz::kTarget, "dump, restore, dump gives another document");
   return 0;
 }
 

@@ -264,6 +264,18 @@ TEST(RestoreThinXml, RefusesFlagsDmThinDoesNotDefine) {
       << s.error().message();
 }
 
+// Found by fuzz_thin_xml (UBSan): a self-closing <device/> before <superblock> was refused in
+// start(), but expat still reported its end, and end_device ran on a pool never formatted.
+TEST(RestoreThinXml, ADeviceBeforeTheSuperblockIsRefusedCleanly) {
+  const std::string xml = "<device dev_id=\"1\" mapped_blocks=\"0\" transaction=\"0\" creation_time=\"0\" "
+                          "snap_time=\"0\"/>\n";
+  sim::ImageDevice dev(sim::Image(1024));
+  std::istringstream in(xml);
+  const Status s = restore_thin_xml(in, dev);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message().find("<device> outside <superblock>"), std::string::npos) << s.error().message();
+}
+
 // Issue 15: a 400-digit attribute was echoed whole into a 500-character error line.
 TEST(RestoreThinXml, ALongAttributeIsCutInTheMessage) {
   const std::string xml = "<superblock uuid=\"\" time=\"1\" transaction=\"1\" flags=\"0\" version=\"2\" "

@@ -138,7 +138,9 @@ class Parser final : public xml::Parser {
   }
 
   void end(const char* name) override {
-    if (std::string_view(name) != "device") return;
+    // After a failure expat may still report the end of the element it stopped in (a self-closing
+    // <device/> that start() refused, say): only a device start() opened is ended.
+    if (std::string_view(name) != "device" || !in_device || failed()) return;
     in_device = false;
     forward(sink.end_device(here()));
   }
