@@ -7,6 +7,8 @@
 
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -104,6 +106,47 @@ TEST(RunnerCli, TwoProcessesPrintTheSameOutputAndJson) {
     const std::string sa((std::istreambuf_iterator<char>(ja)), {}), sb((std::istreambuf_iterator<char>(jb)), {});
     EXPECT_FALSE(sa.empty());
     EXPECT_EQ(sa, sb) << target;
+  }
+}
+
+// The output of a run with rates blanked: the states/s column of the summary table is timing.
+std::string without_rates(const std::string& out) {
+  std::istringstream in(out);
+  std::string result;
+  for (std::string line; std::getline(in, line);) {
+    // | scenario | runs | failed | operations | crash states | states/s | thin_check | marks hit | missing |
+    if (line.rfind("| ", 0) == 0 && line.find("---") == std::string::npos) {
+      std::vector<std::string> cells;
+      std::size_t at = 0;
+      while ((at = line.find('|', at)) != std::string::npos) cells.push_back(line.substr(at, line.find('|', at + 1) - at)), ++at;
+      if (cells.size() >= 7) cells[5] = "| RATE ";
+      line.clear();
+      for (const auto& c : cells) line += c;
+    }
+    result += line + "\n";
+  }
+  return result;
+}
+
+// Issue 16: --jobs N runs seeds in N worker processes and prints exactly what one process prints
+// (rates aside): per-seed lines in seed order, failures, shrunk steps, the summary, the JSON
+// report and the exit code; a failure limit stops at the same seed.
+TEST(RunnerCli, JobsPrintTheSameAsOneProcess) {
+  const char* runs[] = {
+      "run default --runs 2 --thin-check never",                      // every kind of scenario, passing
+      "run seeds --bug j --runs 3 --thin-check never",                // failures, shrinking, steps files
+      "run seeds --bug j --runs 3 --max-failures 2 --no-shrink",      // the limit stops at the same seed
+  };
+  for (const char* args : runs) {
+    testing::TempDir one, two;
+    Cmd a = pdsim(one, fmt::format("{} --jobs 1 --json r.json", args));
+    Cmd b = pdsim(two, fmt::format("{} --jobs 3 --json r.json", args));
+    EXPECT_EQ(a.rc, b.rc) << args;
+    EXPECT_EQ(without_rates(a.out), without_rates(b.out)) << args;
+    std::ifstream ja(one.file("r.json")), jb(two.file("r.json"));
+    const std::string sa((std::istreambuf_iterator<char>(ja)), {}), sb((std::istreambuf_iterator<char>(jb)), {});
+    EXPECT_FALSE(sa.empty()) << args;
+    EXPECT_EQ(sa, sb) << args;
   }
 }
 

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <iostream>
 #include <string>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -226,6 +227,10 @@ int main(int argc, char** argv) {
   run->add_flag("--trace", run_args.req.opts.trace, "Print every step and disk operation");
   run->add_flag("--strict", run_args.req.strict,
                 "Fail a run that a known divergence of the engine ended (the kernel dropping an error a fault caused)");
+  run_args.req.jobs = std::max(1u, std::thread::hardware_concurrency());
+  run->add_option("--jobs,-j", run_args.req.jobs,
+                  "Worker processes running seeds (default: the machine's cores); the output is the same for any number")
+      ->check(CLI::Range(1u, 1024u));
   run->add_option("--engine", run_args.engine,
                   "Metadata engine behind the seam: pdsim (ours, default) or kernel (the kernel's own code; see 'pdsim info')");
 

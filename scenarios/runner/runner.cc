@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -19,6 +20,7 @@
 #include "scenarios/runner/registry.h"
 #include "scenarios/runner/report.h"
 #include "scenarios/runner/seeds_report.h"
+#include "scenarios/runner/workers.h"
 
 namespace pdsim::scenarios {
 namespace {
@@ -94,6 +96,7 @@ struct RunState {
   std::vector<report::Shrunk> shrunk;
   std::uint64_t failed_runs = 0;
   std::uint64_t done = 0;
+  bool interrupted = false;  // Ctrl-C stopped a --jobs run: what finished is reported
 };
 
 // Shrinks a failing seed's steps, prints them and saves them as a replayable steps file.
@@ -193,9 +196,234 @@ bool run_seed(const RunRequest& req, const Scenario& sc, std::uint64_t seed, Sce
   return true;
 }
 
+// The required marks a scenario's runs did not hit. Coverage marks are placed in pdsim's engine;
+// another engine behind the seam (the kernel's code) has none, so its runs are judged by their
+// checks alone.
+void note_missing_marks(const RunRequest& req, const std::vector<const Scenario*>& targets, RunState& st) {
+  const bool our_engine = req.opts.thin_engine == nullptr && req.opts.cache_engine == nullptr;
+  for (std::size_t t = 0; t < targets.size(); ++t) {
+    ScenarioTotals& tot = st.totals[t];
+    if (tot.runs > 0 && our_engine)
+      for (const auto& m : targets[t]->required_marks)
+        if (tot.marks.count(m) == 0) tot.missing_marks.push_back(m);
+  }
+}
+
+// ---- --jobs: one seed's result, from a worker process to the parent -------------------------
+
+class Encoder {
+ public:
+  void u64(std::uint64_t v) { bytes_.append(reinterpret_cast<const char*>(&v), sizeof v); }
+  void str(const std::string& s) {
+    u64(s.size());
+    bytes_ += s;
+  }
+  std::string take() { return std::move(bytes_); }
+
+ private:
+  std::string bytes_;
+};
+
+class Decoder {
+ public:
+  explicit Decoder(const std::string& b) : b_(b) {}
+  std::uint64_t u64() {
+    std::uint64_t v = 0;
+    if (at_ + sizeof v > b_.size()) return bad_ = true, 0;
+    std::memcpy(&v, b_.data() + at_, sizeof v);
+    at_ += sizeof v;
+    return v;
+  }
+  std::string str() {
+    const std::uint64_t n = u64();
+    if (bad_ || n > b_.size() - at_) return bad_ = true, std::string();
+    std::string s = b_.substr(at_, n);
+    at_ += n;
+    return s;
+  }
+  [[nodiscard]] bool ok() const { return !bad_ && at_ == b_.size(); }
+  [[nodiscard]] bool bad() const { return bad_; }
+
+ private:
+  const std::string& b_;
+  std::size_t at_ = 0;
+  bool bad_ = false;
+};
+
+// What run_seed leaves behind for one seed, with everything it printed.
+struct SeedResult {
+  bool ok = true;
+  std::string out, err;
+  ScenarioTotals tot;
+  RunState st;
+  std::vector<std::string> registered_marks;  // the worker's mark registry (for "marks not hit")
+};
+
+std::string encode(const SeedResult& r) {
+  Encoder e;
+  e.u64(r.ok ? 1 : 0);
+  e.str(r.out);
+  e.str(r.err);
+  const ScenarioTotals& t = r.tot;
+  for (std::uint64_t v : {t.runs, t.failed, t.operations, t.crash_states, t.thin_checks, t.diverged}) e.u64(v);
+  std::uint64_t secs = 0;
+  std::memcpy(&secs, &t.seconds, sizeof secs);
+  e.u64(secs);
+  e.u64(t.marks.size());
+  for (const auto& [m, c] : t.marks) e.str(m), e.u64(c);
+  e.u64(t.failed_seeds.size());
+  for (auto s : t.failed_seeds) e.u64(s);
+  e.u64(r.st.failures.size());
+  for (const auto& f : r.st.failures) e.str(f.scenario), e.u64(f.seed), e.str(f.reproduce), e.str(f.message);
+  e.u64(r.st.shrunk.size());
+  for (const auto& s : r.st.shrunk) e.str(s.scenario), e.u64(s.seed), e.u64(s.shrunk_steps), e.str(s.steps_file);
+  e.u64(r.st.failed_runs);
+  e.u64(r.registered_marks.size());
+  for (const auto& m : r.registered_marks) e.str(m);
+  return e.take();
+}
+
+std::optional<SeedResult> decode(const std::string& bytes) {
+  Decoder d(bytes);
+  SeedResult r;
+  r.ok = d.u64() != 0;
+  r.out = d.str();
+  r.err = d.str();
+  ScenarioTotals& t = r.tot;
+  for (std::uint64_t* v : {&t.runs, &t.failed, &t.operations, &t.crash_states, &t.thin_checks, &t.diverged}) *v = d.u64();
+  const std::uint64_t secs = d.u64();
+  std::memcpy(&t.seconds, &secs, sizeof secs);
+  for (std::uint64_t n = d.u64(); n > 0 && !d.bad(); --n) {
+    std::string m = d.str();
+    t.marks[m] = d.u64();
+  }
+  for (std::uint64_t n = d.u64(); n > 0 && !d.bad(); --n) t.failed_seeds.push_back(d.u64());
+  for (std::uint64_t n = d.u64(); n > 0 && !d.bad(); --n) {
+    report::Failure f;
+    f.scenario = d.str();
+    f.seed = d.u64();
+    f.reproduce = d.str();
+    f.message = d.str();
+    r.st.failures.push_back(std::move(f));
+  }
+  for (std::uint64_t n = d.u64(); n > 0 && !d.bad(); --n) {
+    report::Shrunk s;
+    s.scenario = d.str();
+    s.seed = d.u64();
+    s.shrunk_steps = d.u64();
+    s.steps_file = d.str();
+    r.st.shrunk.push_back(std::move(s));
+  }
+  r.st.failed_runs = d.u64();
+  for (std::uint64_t n = d.u64(); n > 0 && !d.bad(); --n) r.registered_marks.push_back(d.str());
+  if (!d.ok()) return std::nullopt;
+  return r;
+}
+
+void add_totals(ScenarioTotals& into, const ScenarioTotals& t) {
+  into.runs += t.runs;
+  into.failed += t.failed;
+  into.operations += t.operations;
+  into.crash_states += t.crash_states;
+  into.thin_checks += t.thin_checks;
+  into.diverged += t.diverged;
+  into.seconds += t.seconds;
+  for (const auto& [m, c] : t.marks) into.marks[m] += c;
+  into.failed_seeds.insert(into.failed_seeds.end(), t.failed_seeds.begin(), t.failed_seeds.end());
+}
+
+// The seeds of the run (shard applied) on req.jobs worker processes. Prints exactly what the
+// one-process loop prints, in the same order: each seed's lines as its turn comes, whatever order
+// the workers finish in; the failure limit stops at the same seed. Only the progress line and
+// the rates differ.
+bool run_targets_in_workers(const RunRequest& req, const std::vector<const Scenario*>& targets, RunState& st,
+                            std::ostream& out, std::ostream& err) {
+  struct Task {
+    std::size_t t;
+    std::uint64_t k;
+  };
+  std::vector<Task> tasks;
+  for (std::size_t t = 0; t < targets.size(); ++t)
+    for (std::uint64_t k = 0; k < req.runs; ++k)
+      if (k % req.shard_count == req.shard_index) tasks.push_back({t, k});
+  const bool tty = req.progress && ::isatty(STDERR_FILENO) != 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  bool usage_error = false;
+  WorkerCallbacks cb;
+  cb.work = [&](std::size_t i) {
+    const Task& task = tasks[i];
+    SeedResult r;
+    std::ostringstream o, e;
+    r.ok = run_seed(req, *targets[task.t], req.first_seed + task.k, r.tot, r.st, o, e);
+    r.out = o.str();
+    r.err = e.str();
+    for (const auto& [m, c] : marks::snapshot()) r.registered_marks.push_back(m);
+    return encode(r);
+  };
+  cb.in_order = [&](std::size_t i, const std::optional<std::string>& bytes, const std::string& death) {
+    const Task& task = tasks[i];
+    const Scenario& sc = *targets[task.t];
+    const std::uint64_t seed = req.first_seed + task.k;
+    ScenarioTotals& tot = st.totals[task.t];
+    std::optional<SeedResult> r = bytes ? decode(*bytes) : std::nullopt;
+    if (!r) {  // the worker died in this seed: a failure the one-process run would have crashed on
+      const std::string why = bytes ? "its worker's answer did not decode" : death;
+      const std::string reproduce = fmt::format("./pdsim run {} --seed {}{}", sc.name, seed, run_flags(req));
+      out << fmt::format("{} seed {}: FAILED the run did not finish: {}\n  reproduce: {}\n", sc.name, seed, why, reproduce);
+      ++tot.runs;
+      ++tot.failed;
+      tot.failed_seeds.push_back(seed);
+      ++st.failed_runs;
+      st.failures.push_back({sc.name, seed, reproduce, fmt::format("the run did not finish: {}", why)});
+    } else {
+      out << r->out;
+      err << r->err;
+      if (!r->ok) {
+        usage_error = true;
+        return false;
+      }
+      add_totals(tot, r->tot);
+      st.failures.insert(st.failures.end(), r->st.failures.begin(), r->st.failures.end());
+      st.shrunk.insert(st.shrunk.end(), r->st.shrunk.begin(), r->st.shrunk.end());
+      st.failed_runs += r->st.failed_runs;
+      for (const auto& m : r->registered_marks) (void)marks::counter(m);  // known here too: "marks not hit"
+    }
+    st.done = task.t * req.runs + task.k + 1;
+    return !(req.max_failures != 0 && st.failed_runs >= req.max_failures);
+  };
+  std::uint64_t failed_seen = 0;
+  cb.progress = [&](std::size_t finished) {
+    if (!tty) return;
+    failed_seen = st.failed_runs;
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    err << fmt::format("\r[{}/{}] {} failed, {:.1f} seeds/s, {} workers   ", finished, tasks.size(), failed_seen,
+                       static_cast<double>(finished) / std::max(secs, 1e-9), req.jobs)
+        << std::flush;
+  };
+  auto end = run_in_workers(tasks.size(), req.jobs, cb);
+  if (tty) err << "\r" << std::string(70, ' ') << "\r" << std::flush;
+  if (!end) {
+    err << end.error().message() << "\n";
+    return false;
+  }
+  if (usage_error) return false;
+  if (end->reported == tasks.size()) st.done = targets.size() * req.runs;
+  if (end->interrupted) {
+    st.interrupted = true;
+    err << fmt::format("pdsim run: interrupted: {} of {} seeds finished and are reported below\n", end->reported,
+                       tasks.size());
+  }
+  note_missing_marks(req, targets, st);
+  return true;
+}
+
 // Every seed of every target, shard and failure limit applied. False on a usage error.
 bool run_targets(const RunRequest& req, const std::vector<const Scenario*>& targets, RunState& st, std::ostream& out,
                  std::ostream& err) {
+  std::uint64_t seeds = 0;
+  for (std::uint64_t k = 0; k < req.runs; ++k) seeds += k % req.shard_count == req.shard_index ? 1 : 0;
+  if (req.jobs > 1 && req.replay.empty() && seeds * targets.size() > 1)
+    return run_targets_in_workers(req, targets, st, out, err);
   const bool tty = req.progress && ::isatty(STDERR_FILENO) != 0;
   const std::uint64_t planned = targets.size() * req.runs;
   auto stop = [&] { return req.max_failures != 0 && st.failed_runs >= req.max_failures; };
@@ -208,13 +436,8 @@ bool run_targets(const RunRequest& req, const std::vector<const Scenario*>& targ
       if (tty) err << fmt::format("\r[{}/{}] {} seed {}   ", st.done + 1, planned, sc.name, seed) << std::flush;
       if (!run_seed(req, sc, seed, tot, st, out, err)) return false;
     }
-    // Coverage marks are placed in pdsim's engine; another engine behind the seam (the kernel's
-    // code) has none, so its runs are judged by their checks alone.
-    const bool our_engine = req.opts.thin_engine == nullptr && req.opts.cache_engine == nullptr;
-    if (tot.runs > 0 && our_engine)
-      for (const auto& m : sc.required_marks)
-        if (tot.marks.count(m) == 0) tot.missing_marks.push_back(m);
   }
+  note_missing_marks(req, targets, st);
   if (tty) err << "\r" << std::string(60, ' ') << "\r" << std::flush;
   return true;
 }
@@ -294,13 +517,14 @@ int run(const RunRequest& req, std::ostream& out, std::ostream& err) {
   st.totals.resize(targets->size());
   if (!run_targets(req, *targets, st, out, err)) return 2;
   const bool missing_any = print_summary(*targets, st, out);
-  const bool passed = st.failed_runs == 0 && !missing_any;
+  const bool passed = st.failed_runs == 0 && !missing_any && !st.interrupted;
   if (!req.json.empty()) {
     if (Status w = report::write_json(req.json, report::to_json(make_report(req, *targets, st, passed))); !w) {
       err << fmt::format("pdsim run: {}\n", w.error().message());
       return 2;
     }
   }
+  if (st.interrupted) return 130;  // as a shell reports SIGINT
   return passed ? 0 : 1;
 }
 
