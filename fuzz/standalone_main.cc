@@ -8,7 +8,9 @@
 //   fuzz_TARGET [-runs=N] [-seed=S] [-max_len=BYTES] PATH...
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -36,6 +38,27 @@ void save_current(const std::vector<std::uint8_t>& input) {
 }
 
 }  // namespace
+
+// libFuzzer's -malloc_limit_mb=256, which scripts/fuzz uses, for this driver too: one allocation
+// of 256 MiB or more is a failure (issue 15: memory bounded on any input), so the regression inputs of
+// an out-of-memory finding fail here as they did there.
+constexpr std::size_t kMallocLimit = std::size_t{256} << 20;
+
+void* checked_alloc(std::size_t n) {
+  if (n >= kMallocLimit) {  // as libFuzzer counts it: 256 MiB itself is over
+    std::fprintf(stderr, "fuzz: an allocation of %zu bytes, over the 256 MiB limit\n", n);
+    std::abort();
+  }
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+
+void* operator new(std::size_t n) { return checked_alloc(n); }
+void* operator new[](std::size_t n) { return checked_alloc(n); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 // A small byte-level mutation standing in for libFuzzer's: overwrite, insert or erase a byte,
 // or flip a bit.

@@ -2,6 +2,7 @@
 #include "core/cache/cache_dump.h"
 
 #include <array>
+#include <unordered_map>
 #include <vector>
 
 #include <fmt/format.h>
@@ -77,17 +78,20 @@ Status dump_cache_xml(BlockDevice& dev, std::ostream& out, const DumpOptions& op
     PDSIM_TRY(check_cache_blocks_fit(mi, sb.mapping_root, sb.cache_blocks));
   }
 
-  std::vector<bool> dirty_bits;
+  // v2's dirty bitset, as the words the array holds: sized by the blocks actually read, never by
+  // cache_blocks (a damaged array can claim more entries than the image holds blocks).
+  std::unordered_map<std::uint32_t, std::uint64_t> dirty_words;
   if (sb.version >= 2) {
-    dirty_bits.assign(sb.cache_blocks, false);
     auto words = array::make_info(tm, btree::plain_value_type(8));
     PDSIM_TRY(array::walk(words, sb.dirty_root, [&](std::uint32_t w, array::ValueSpan v) -> Result<bool> {
-      const std::uint64_t word = load_le<std::uint64_t>(v.data());
-      for (std::uint32_t i = 0; i < 64 && std::uint64_t{w} * 64 + i < sb.cache_blocks; ++i)
-        dirty_bits[w * 64 + i] = ((word >> i) & 1u) != 0;
+      if (const std::uint64_t word = load_le<std::uint64_t>(v.data()); word != 0) dirty_words[w] = word;
       return true;
     }));
   }
+  auto dirty_bit = [&](std::uint32_t cblock) {
+    auto it = dirty_words.find(cblock / 64);
+    return it != dirty_words.end() && ((it->second >> (cblock % 64)) & 1u) != 0;
+  };
 
   fmt::print(out, "<superblock uuid=\"\" block_size=\"{}\" nr_cache_blocks=\"{}\" policy=\"{}\" hint_width=\"{}\">\n",
              sb.data_block_size, sb.cache_blocks, sb.policy_name, kHintSize);
@@ -98,7 +102,7 @@ Status dump_cache_xml(BlockDevice& dev, std::ostream& out, const DumpOptions& op
     if (cblock >= sb.cache_blocks) return false;
     const std::uint64_t value = load_le<std::uint64_t>(v.data());
     if ((value & kMappingValid) == 0) return true;
-    const bool dirty = sb.version >= 2 ? dirty_bits[cblock] : (value & kMappingDirty) != 0;
+    const bool dirty = sb.version >= 2 ? dirty_bit(cblock) : (value & kMappingDirty) != 0;
     fmt::print(out, "    <mapping cache_block=\"{}\" origin_block=\"{}\" dirty=\"{}\"/>\n", cblock, mapping_oblock(value),
                dirty ? "true" : "false");
     mapped.push_back(cblock);
