@@ -5,6 +5,7 @@
 // seeds_report_cli_test.cc, label soak.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -148,6 +149,61 @@ TEST(RunnerCli, JobsPrintTheSameAsOneProcess) {
     EXPECT_FALSE(sa.empty()) << args;
     EXPECT_EQ(sa, sb) << args;
   }
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+// From "| scenario |" on: the summary table, the marks and the totals line.
+std::string summary_of(const std::string& out) { return out.substr(std::min(out.find("\n| scenario |"), out.size())); }
+
+// Issue 16: `pdsim merge` of the shards of a range gives the report, the summary and the exit
+// code of one process running the range.
+TEST(RunnerCli, MergedShardsAreTheOneProcessRun) {
+  for (const char* args : {"run default --runs 3 --thin-check never", "run seeds --bug j --runs 3 --no-shrink"}) {
+    testing::TempDir dir;
+    Cmd whole = pdsim(dir, fmt::format("{} --json whole.json", args));
+    std::string shards;
+    for (int i : {2, 0, 1}) {
+      Cmd s = pdsim(dir, fmt::format("{} --shard {}/3 --json s{}.json", args, i, i));
+      ASSERT_NE(s.rc, 2) << s.err;
+      shards += fmt::format(" s{}.json", i);
+    }
+    Cmd merged = pdsim(dir, fmt::format("merge{} -o merged.json", shards));
+    EXPECT_EQ(merged.rc, whole.rc) << args << merged.err;
+    EXPECT_EQ(read_file(dir.file("merged.json")), read_file(dir.file("whole.json"))) << args;
+    EXPECT_EQ(without_rates(summary_of(merged.out)), without_rates(summary_of(whole.out))) << args;
+  }
+}
+
+TEST(RunnerCli, MergeRefusesReportsOfDifferentRuns) {
+  testing::TempDir dir;
+  ASSERT_NE(pdsim(dir, "run engine_rollback --runs 2 --shard 0/2 --json a0.json").rc, 2);
+  ASSERT_NE(pdsim(dir, "run engine_rollback --runs 2 --shard 1/2 --json a1.json").rc, 2);
+  ASSERT_NE(pdsim(dir, "run sim_selftest --runs 2 --shard 1/2 --json other_suite.json").rc, 2);
+  ASSERT_NE(pdsim(dir, "run engine_rollback --first-seed 9 --runs 2 --shard 1/2 --json other_seeds.json").rc, 2);
+  std::string build = read_file(dir.file("a1.json"));
+  build.replace(build.find("\"build\":\"pdsim"), 14, "\"build\":\"other");
+  std::ofstream(dir.file("other_build.json")) << build;
+  std::ofstream(dir.file("garbage.json")) << "{not json";
+  const std::pair<const char*, const char*> cases[] = {
+      {"a0.json other_suite.json", "report 2 is of another suite or scenario (sim_selftest) than report 1 (engine_rollback)"},
+      {"a0.json other_seeds.json", "report 2 is of another seed range (seeds 9..10) than report 1 (seeds 1..2)"},
+      {"a0.json other_build.json", "report 2 is of another build"},
+      {"a0.json a0.json", "report 2: shard 0/2 is given twice"},
+      {"a0.json", "shard 1/2 is missing"},
+      {"a0.json garbage.json", "garbage.json: not JSON"},
+  };
+  for (const auto& [inputs, message] : cases) {
+    Cmd r = pdsim(dir, fmt::format("merge {} -o m.json", inputs));
+    EXPECT_EQ(r.rc, 2) << inputs;
+    EXPECT_TRUE(has(r.err, message)) << inputs << ": " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+  Cmd ok = pdsim(dir, "merge a1.json a0.json -o m.json");
+  EXPECT_EQ(ok.rc, 0) << ok.err;
 }
 
 }  // namespace

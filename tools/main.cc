@@ -23,6 +23,7 @@
 #include "scenarios/runner/runner.h"
 #include "scenarios/runner/registry.h"
 #include "tools/cache_cmd.h"
+#include "tools/merge_cmd.h"
 #include "tools/restore_cmd.h"
 #include "sim/image.h"
 #include "tools/pack_cmd.h"
@@ -108,6 +109,7 @@ int cmd_run(RunArgs& a, bool seed_given) {
   }
   req.shrink = !a.no_shrink;
   req.progress = true;
+  req.build = fmt::format("{}; kernel engine: {}", kVersion, pdsim::kernel::source_description());
   return pdsim::scenarios::run(req, std::cout, std::cerr);
 }
 
@@ -234,6 +236,12 @@ int main(int argc, char** argv) {
   run->add_option("--engine", run_args.engine,
                   "Metadata engine behind the seam: pdsim (ours, default) or kernel (the kernel's own code; see 'pdsim info')");
 
+  std::vector<std::string> merge_inputs;
+  std::string merge_output;
+  auto* merge = app.add_subcommand("merge", "Merge the JSON reports of a run's shards (--shard I/N --json) into one");
+  merge->add_option("reports", merge_inputs, "The shard reports")->required();
+  merge->add_option("-o,--output", merge_output, "The merged report")->required();
+
   auto* info = app.add_subcommand("info", "Print build facts (version, crc32c implementation, the kernel tree of the kernel engine)");
 
   RestoreArgs restore_args;
@@ -275,6 +283,7 @@ int main(int argc, char** argv) {
   if (check->parsed()) return cmd_check(check_args);
   if (dump->parsed()) return cmd_dump(dump_args);
   if (cache_commands.parsed()) return cache_commands.run();
+  if (merge->parsed()) return pdsim::tools::cmd_merge(merge_inputs, merge_output);
   if (info->parsed()) {
     fmt::print(std::cout, "{}\ncrc32c: {}\nkernel engine: {}\n", kVersion, pdsim::crc32c_implementation(),
                pdsim::kernel::source_description());

@@ -4,18 +4,21 @@
 // (kReportVersion; a reader must refuse a version it does not know). Counts are integers;
 // "marks" maps a coverage mark to its hit count.
 //
-// schema "pdsim-run", version 1 (a suite or scenario run, one shard of it with --shard):
+// schema "pdsim-run", version 2 (a suite or scenario run, one shard of it with --shard):
 //   target, first_seed, seeds_per_scenario   what was asked
+//   shard: {index, count}                    which seeds ran (position % count == index); {0, 1}: all
+//   build, engine, strict                    which program ran them, behind which engine seam
 //   runs, failed, crash_states_checked       totals over every scenario (what merging shards sums)
 //   failures: [{scenario, seed, reproduce, message}]   one per failed seed; reproduce is a command
 //   marks: {mark: count}                     over the whole run
+//   marks_not_hit: [mark]                    marks the program knows that the run never hit
 //   bugs: [switch name]                      the seed-bug switches that were on
 //   scenarios: [{name, runs, failed, operations, crash_states, thin_checks, failed_seeds: [seed],
 //                marks: {mark: count}, missing_marks: [mark]}]
 //   shrunk: [{scenario, seed, shrunk_steps, steps_file}]  failing seeds shrunk to a steps file
 //   passed                                    no failure and no required mark missing
 //
-// schema "pdsim-seeds", version 1 (`pdsim run seeds`, the seed-bug report):
+// schema "pdsim-seeds", version 1 (kSeedsReportVersion; `pdsim run seeds`, the seed-bug report):
 //   target ("seeds"), bugs: [{name, commit, scenario, caught, seeds_to_catch (null when not
 //   caught), operations, shrunk_steps (null when not shrunk), clean_when_off, symptom,
 //   also_seen_by: [scenario]}], passed
@@ -24,6 +27,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -33,7 +37,8 @@
 
 namespace pdsim::scenarios::report {
 
-inline constexpr int kReportVersion = 1;
+inline constexpr int kReportVersion = 2;       // schema pdsim-run
+inline constexpr int kSeedsReportVersion = 1;  // schema pdsim-seeds
 
 struct Failure {
   std::string scenario;
@@ -61,9 +66,13 @@ struct Run {
   std::string target;
   std::uint64_t first_seed = 0;
   std::uint64_t seeds_per_scenario = 0;
+  std::uint64_t shard_index = 0, shard_count = 1;
+  std::string build, engine;
+  bool strict = false;
   std::uint64_t failed = 0;
   std::vector<Failure> failures;
   std::map<std::string, std::uint64_t> marks;
+  std::vector<std::string> marks_not_hit;
   std::vector<std::string> bugs;
   std::vector<std::pair<std::string, ScenarioTotals>> scenarios;
   std::vector<Shrunk> shrunk;
@@ -82,6 +91,15 @@ struct BugRow {
 };
 
 [[nodiscard]] nlohmann::ordered_json to_json(const Run& run);
+// A pdsim-run report read back; an error names what does not fit the schema.
+[[nodiscard]] Result<Run> from_json(const nlohmann::json& j);
+// The shards of one run merged into the report the whole range gives in one process. Refuses
+// reports of different targets, seed ranges, seed-bug switches, builds, engines or shard counts,
+// a shard given twice and a missing shard; the error names the report (by position) and field.
+[[nodiscard]] Result<Run> merge(const std::vector<Run>& shards);
+// What `pdsim run` prints after the seeds: the summary table (states/s "-" when the report has no
+// timing, as a merged one has not), the marks hit and not hit, and the totals line.
+void print_summary(const Run& run, std::ostream& out);
 [[nodiscard]] nlohmann::ordered_json seeds_to_json(const std::vector<BugRow>& rows, bool passed);
 
 // Writes `j` (one line) to `path`; an error names the file when it cannot be written whole.

@@ -449,50 +449,24 @@ std::map<std::string, std::uint64_t> marks_of(const RunState& st) {
   return all;
 }
 
-// The summary table, the marks hit and not hit, the totals line. Returns whether a required mark
-// is missing.
-bool print_summary(const std::vector<const Scenario*>& targets, const RunState& st, std::ostream& out) {
-  out << "\n| scenario | runs | failed | operations | crash states | states/s | thin_check | marks hit | missing marks |\n";
-  out << "|---|---|---|---|---|---|---|---|---|\n";
-  bool missing_any = false;
-  for (std::size_t t = 0; t < targets.size(); ++t) {
-    const ScenarioTotals& tot = st.totals[t];
-    if (tot.runs == 0) continue;
-    std::string missing;
-    for (const auto& m : tot.missing_marks) missing += (missing.empty() ? "" : " ") + m;
-    missing_any = missing_any || !missing.empty();
-    const std::string rate = tot.crash_states == 0
-                                 ? "-"
-                                 : fmt::format("{:.0f}", static_cast<double>(tot.crash_states) / std::max(tot.seconds, 1e-9));
-    out << fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", targets[t]->name, tot.runs, tot.failed,
-                       tot.operations, tot.crash_states, rate, tot.thin_checks, tot.marks.size(),
-                       missing.empty() ? "-" : missing);
-  }
-  const auto all_marks = marks_of(st);
-  std::string hit;
-  for (const auto& [m, c] : all_marks) hit += fmt::format("{}{}={}", hit.empty() ? "" : " ", m, c);
-  out << fmt::format("\nmarks hit: {}\n", hit.empty() ? "none" : hit);
-  std::string never;
-  for (const auto& [m, c] : marks::snapshot())
-    if (all_marks.count(m) == 0) never += (never.empty() ? "" : " ") + m;
-  if (!never.empty()) out << fmt::format("marks not hit: {}\n", never);
-  std::uint64_t runs = 0, diverged = 0;
-  for (const auto& t : st.totals) runs += t.runs, diverged += t.diverged;
-  out << fmt::format("{} runs, {} failed{}{}\n", st.done == 0 ? 0 : runs, st.failed_runs,
-                     diverged == 0 ? "" : fmt::format(", {} ended at a known divergence of the engine", diverged),
-                     missing_any ? "; required coverage marks missing" : "");
-  return missing_any;
-}
-
 report::Run make_report(const RunRequest& req, const std::vector<const Scenario*>& targets, const RunState& st,
                         bool passed) {
   report::Run r;
   r.target = req.target;
   r.first_seed = req.first_seed;
   r.seeds_per_scenario = req.runs;
+  r.shard_index = req.shard_index;
+  r.shard_count = req.shard_count;
+  r.build = req.build;
+  r.engine = req.opts.thin_engine ? std::string(req.opts.thin_engine->name())
+             : req.opts.cache_engine ? std::string(req.opts.cache_engine->name())
+                                     : std::string("pdsim");
+  r.strict = req.strict;
   r.failed = st.failed_runs;
   r.failures = st.failures;
   r.marks = marks_of(st);
+  for (const auto& [m, c] : marks::snapshot())  // every mark this program knows (its workers' too)
+    if (r.marks.count(m) == 0) r.marks_not_hit.push_back(m);
   for (Bug b : req.bugs) r.bugs.emplace_back(bug_info(b).name);
   for (std::size_t t = 0; t < targets.size(); ++t) r.scenarios.emplace_back(targets[t]->name, st.totals[t]);
   r.shrunk = st.shrunk;
@@ -516,10 +490,13 @@ int run(const RunRequest& req, std::ostream& out, std::ostream& err) {
   RunState st;
   st.totals.resize(targets->size());
   if (!run_targets(req, *targets, st, out, err)) return 2;
-  const bool missing_any = print_summary(*targets, st, out);
+  bool missing_any = false;
+  for (const auto& t : st.totals) missing_any = missing_any || !t.missing_marks.empty();
   const bool passed = st.failed_runs == 0 && !missing_any && !st.interrupted;
+  const report::Run summary = make_report(req, *targets, st, passed);
+  report::print_summary(summary, out);
   if (!req.json.empty()) {
-    if (Status w = report::write_json(req.json, report::to_json(make_report(req, *targets, st, passed))); !w) {
+    if (Status w = report::write_json(req.json, report::to_json(summary)); !w) {
       err << fmt::format("pdsim run: {}\n", w.error().message());
       return 2;
     }
