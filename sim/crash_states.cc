@@ -79,7 +79,12 @@ bool CrashStates::advance_point() {
   while (next_entry_ < log_.size()) {
     std::size_t i = next_entry_++;
     log_.apply(i, state_);
-    LogOp op = log_.entries()[i].op;
+    const LogEntry& e = log_.entries()[i];
+    LogOp op = e.op;
+    // Only a plain write that went to the volatile cache leaves the durable image as it was;
+    // anything else (a flush, a power cut, a FUA or faulty write) may change it.
+    if (op != LogOp::read && !(op == LogOp::write && e.mode == WriteMode::normal && e.fault == FaultAction::none))
+      ++durable_version_;
     if (op != LogOp::write && op != LogOp::flush) continue;
     ++points_;
     std::uint64_t total = states_at(state_.pending.size(), opts_);
@@ -109,6 +114,7 @@ CrashState CrashStates::build(std::uint64_t index) const {
   CrashState cs;
   cs.after_entries = next_entry_;
   cs.image = state_.durable;
+  cs.durable_version = durable_version_;
   const auto& pending = state_.pending;
   const std::uint64_t p = pending.size();
   for (std::uint64_t k = 0; k <= opts_.max_subset; ++k) {
@@ -118,6 +124,7 @@ CrashState CrashStates::build(std::uint64_t index) const {
         const PendingWrite& w = pending[static_cast<std::size_t>(pos)];
         cs.image.set(w.block, w.data);
         cs.kept.push_back(w.seq);
+        cs.changed.push_back(w.block);
       }
       return cs;
     }
@@ -127,6 +134,7 @@ CrashState CrashStates::build(std::uint64_t index) const {
   const PendingWrite& w = pending[static_cast<std::size_t>(index / kTornVariants)];
   cs.torn = w.seq;
   cs.tear_variant = index % kTornVariants;
+  cs.changed.push_back(w.block);
   const SharedBlock& old = state_.durable.get(w.block);
   const std::uint8_t* old_bytes = old ? old->data() : kZeroBlock.data();
   auto torn = std::make_shared<Block>(*w.data);

@@ -39,6 +39,10 @@ struct CrashState {
   std::optional<std::uint64_t> torn;   // log index of the torn write, if any
   std::uint64_t tear_variant = 0;      // 0..6: first tear_variant+1 sectors new; 7: garbage sector
   Image image;
+  // The blocks where `image` may differ from the point's durable image (CrashStates::durable()),
+  // and which durable image that is: equal versions, equal durable images.
+  std::vector<BlockNr> changed;
+  std::uint64_t durable_version = 0;
 
   [[nodiscard]] std::string describe() const;
 };
@@ -55,6 +59,9 @@ class CrashStates {
 
   // States at one point with P pending writes, when enumerated exhaustively (saturating).
   [[nodiscard]] static std::uint64_t states_at(std::uint64_t pending, const CrashStateOptions& opts) noexcept;
+
+  // The durable image of the point of the state next() returned last.
+  [[nodiscard]] const Image& durable() const { return state_.durable; }
 
   [[nodiscard]] std::uint64_t produced() const { return produced_; }
   [[nodiscard]] std::uint64_t points() const { return points_; }
@@ -75,6 +82,7 @@ class CrashStates {
   std::uint64_t produced_ = 0;
   std::uint64_t points_ = 0;
   std::uint64_t sampled_points_ = 0;
+  std::uint64_t durable_version_ = 0;  // bumped by every entry that may change the durable image
 };
 
 }  // namespace pdsim::sim
