@@ -156,6 +156,21 @@ std::string read_file(const std::string& path) {
   return std::string((std::istreambuf_iterator<char>(in)), {});
 }
 
+// Ctrl-C during a --jobs run stops the workers, prints what finished with its summary, exits 130.
+TEST(RunnerCli, InterruptedJobsReportWhatFinished) {
+  testing::TempDir dir;
+  Cmd r = testing::run_capturing(
+      dir, fmt::format("( cd '{}' && {} run default --runs 200 --jobs 2 --thin-check never --json r.json & pid=$!; "
+                       "sleep 3; kill -INT $pid; wait $pid; echo \"exit $?\" )",
+                       dir.file(""), PDSIM_BINARY));
+  EXPECT_TRUE(has(r.out, "exit 130")) << r.out.substr(r.out.size() > 300 ? r.out.size() - 300 : 0) << r.err;
+  EXPECT_TRUE(has(r.err, "pdsim run: interrupted: ")) << r.err;
+  EXPECT_TRUE(has(r.out, "\n| scenario | runs |")) << "no summary";
+  EXPECT_FALSE(has(r.out, "3200 runs")) << "the run was not stopped";
+  const std::string json = read_file(dir.file("r.json"));
+  EXPECT_TRUE(has(json, "\"passed\":false")) << json.substr(0, 200);
+}
+
 // From "| scenario |" on: the summary table, the marks and the totals line.
 std::string summary_of(const std::string& out) { return out.substr(std::min(out.find("\n| scenario |"), out.size())); }
 
