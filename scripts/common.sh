@@ -7,7 +7,8 @@ PDSIM_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # Debian packages the build needs (compilers and libraries).
 PDSIM_BUILD_PACKAGES=(g++ cmake ninja-build ccache libfmt-dev libcli11-dev nlohmann-json3-dev libexpat1-dev
   zlib1g-dev xz-utils libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
-  linux-source-6.1)  # the kernel engine is built from its tarball (cmake/KernelSource.cmake)
+  linux-source-6.1  # the kernel engine is built from its tarball (cmake/KernelSource.cmake)
+  help2man)         # the man page, generated from --help
 
 # Debian packages the tests need besides the build: the real thin-provisioning-tools are the oracle
 # of the compat tests.

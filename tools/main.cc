@@ -30,7 +30,7 @@
 
 namespace {
 
-constexpr const char* kVersion = "pdsim 0.1.0";
+constexpr const char* kVersion = "pdsim " PDSIM_VERSION;
 
 int cmd_list() {
   fmt::print(std::cout, "suites:\n");
