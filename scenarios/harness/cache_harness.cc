@@ -8,6 +8,7 @@
 
 #include "core/cache/cache_dump.h"
 #include "core/check/cache_input.h"
+#include "scenarios/harness/disk_trace.h"
 #include "scenarios/seeds/seed_common.h"
 #include "sim/image.h"
 
@@ -267,7 +268,10 @@ void CacheHarness::expect_durable(const std::optional<CacheState>& attempted, co
 
 void CacheHarness::step(std::size_t i, const std::string& text) {
   if (stopped()) return;
-  if (opts_.trace) trace_ << fmt::format("  step {}: {}\n", i, text);
+  if (opts_.trace) {
+    trace_disk(disk_, traced_, trace_);
+    trace_ << fmt::format("  step {}: {}\n", i, text);
+  }
   std::istringstream in(text);
   std::string word;
   in >> word;
@@ -379,9 +383,11 @@ bool CacheHarness::metadata_step(const std::string& word, const std::string& wha
 }
 
 void CacheHarness::finish() {
-  if (failed() || stopped()) return;
-  disk_.set_plan(sim::FaultPlan{});
-  power_cut(sim::PowerCutPolicy::none);
+  if (!failed() && !stopped()) {
+    disk_.set_plan(sim::FaultPlan{});
+    power_cut(sim::PowerCutPolicy::none);
+  }
+  if (opts_.trace) trace_disk(disk_, traced_, trace_);
 }
 
 SeedOutcome CacheHarness::outcome() {

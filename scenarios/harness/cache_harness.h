@@ -120,6 +120,7 @@ class CacheHarness {
   std::uint64_t seed_;
   RunOptions opts_;
   std::ostream& trace_;
+  std::size_t traced_ = 0;  // write-log entries printed so far (--trace)
   sim::SimDisk disk_;
   std::unique_ptr<seam::CacheMetadata> md_;  // through the seam: ours, or the run's engine
   CacheState committed_, current_;

@@ -421,7 +421,7 @@ bool run_targets_in_workers(const RunRequest& req, const std::vector<const Scena
 bool run_targets(const RunRequest& req, const std::vector<const Scenario*>& targets, RunState& st, std::ostream& out,
                  std::ostream& err) {
   std::uint64_t seeds = 0;
-  for (std::uint64_t k = 0; k < req.runs; ++k) seeds += k % req.shard_count == req.shard_index ? 1 : 0;
+  for (std::uint64_t k = 0; k < req.runs; ++k) seeds += k % req.shard_count == req.shard_index ? std::uint64_t{1} : std::uint64_t{0};
   if (req.jobs > 1 && req.replay.empty() && seeds * targets.size() > 1)
     return run_targets_in_workers(req, targets, st, out, err);
   const bool tty = req.progress && ::isatty(STDERR_FILENO) != 0;

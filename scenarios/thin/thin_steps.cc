@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "scenarios/harness/disk_trace.h"
+
 namespace pdsim::scenarios {
 
 std::string random_fault_plan(sim::Rng& rng) {
@@ -144,7 +146,9 @@ SeedOutcome replay_thin_steps(const char* name, std::uint64_t seed, const Steps&
   PoolHarness h(name, seed, cfg, opts);
   if (!h.start()) return h.outcome(name);
   std::uint64_t aborts = 0;
+  std::size_t traced = 0;  // write-log entries printed so far (--trace)
   for (std::size_t i = 0; i < steps.size() && !h.failed() && !h.stopped(); ++i) {
+    if (opts.trace) trace_disk(h.disk(), traced, trace);
     std::istringstream in(steps[i]);
     std::string op;
     in >> op;
@@ -198,6 +202,7 @@ SeedOutcome replay_thin_steps(const char* name, std::uint64_t seed, const Steps&
       }
     }
   }
+  if (opts.trace) trace_disk(h.disk(), traced, trace);
   return h.outcome(fmt::format("{} steps, {} aborts", steps.size(), aborts));
 }
 

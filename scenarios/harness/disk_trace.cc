@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "scenarios/harness/disk_trace.h"
+
+#include <fmt/format.h>
+
+#include "core/pack/block_kind.h"
+
+namespace pdsim::scenarios {
+
+void trace_disk(const sim::SimDisk& disk, std::size_t& from, std::ostream& out) {
+  const auto& entries = disk.log().entries();
+  for (; from < entries.size(); ++from) {
+    const sim::LogEntry& e = entries[from];
+    if (e.op == sim::LogOp::read) continue;  // a run reads far more than it writes: writes, flushes and cuts only
+    std::string kind;
+    if (e.op == sim::LogOp::write && e.data) {
+      const auto k = pack::classify_block(*e.data);
+      kind = k ? fmt::format(" ({})", pack::to_string(*k)) : " (not metadata: no valid checksum)";
+    }
+    out << fmt::format("    disk #{}: {}{}\n", from, e.describe(), kind);
+  }
+}
+
+}  // namespace pdsim::scenarios
