@@ -222,6 +222,9 @@ int main(int argc, char** argv) {
   run->add_option("--json", run_args.req.json, "Write a JSON report here");
   run->add_option("--shard", run_args.shard, "Run shard I of N (I/N): seeds whose position % N == I");
   run->add_option("--save-images", run_args.req.opts.save_images_dir, "Save failing runs' images and shrunk steps here");
+  run->add_option("--report", run_args.req.report_dir,
+                  "Write an HTML page for each failing seed (steps, disk timeline, the blocks the failure names) and "
+                  "index.html here");
   run->add_option("--thin-check", run_args.thin_check, "Run thin_check on recovered images: never, sample (default) or always");
   run->add_option("--replay", run_args.req.replay, "Replay a steps file (from a shrunk failure) instead of generating");
   run->add_flag("--no-shrink", run_args.no_shrink, "Do not shrink failing runs");

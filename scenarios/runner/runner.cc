@@ -17,6 +17,7 @@
 #include "core/common/result.h"
 #include "core/seam/cache_metadata.h"
 #include "core/seam/thin_metadata.h"
+#include "scenarios/runner/html_report.h"
 #include "scenarios/runner/registry.h"
 #include "scenarios/runner/report.h"
 #include "scenarios/runner/seeds_report.h"
@@ -100,8 +101,13 @@ struct RunState {
 };
 
 // Shrinks a failing seed's steps, prints them and saves them as a replayable steps file.
-void shrink_failure(const RunRequest& req, const Scenario& sc, std::uint64_t seed, RunState& st, std::ostream& out,
-                    std::ostream& err) {
+struct Shrunk {
+  Steps steps;
+  std::string replay;  // the command that replays them
+};
+
+std::optional<Shrunk> shrink_failure(const RunRequest& req, const Scenario& sc, std::uint64_t seed, RunState& st,
+                                     std::ostream& out, std::ostream& err) {
   const Steps steps = sc.generate(seed);
   ScopedBugs on(req.bugs);
   std::ostringstream sink;
@@ -120,10 +126,11 @@ void shrink_failure(const RunRequest& req, const Scenario& sc, std::uint64_t see
   if (!fails(steps)) {
     out << "  not shrunk: the seed's steps replay clean without thin_check (the failure came from a check the "
            "replay skips)\n";
-    return;
+    return std::nullopt;
   }
   const Steps small = shrink_steps(steps, fails);
-  const std::string& dir = req.opts.save_images_dir;
+  // Beside the images (--save-images), else beside the report pages (--report), else here.
+  const std::string& dir = !req.opts.save_images_dir.empty() ? req.opts.save_images_dir : req.report_dir;
   const std::string file = fmt::format("{}{}-seed{}.steps", dir.empty() ? "" : dir + "/", sc.name, seed);
   if (!dir.empty()) {
     std::error_code ec;  // like the harness's images: --save-images DIR need not exist yet
@@ -134,8 +141,42 @@ void shrink_failure(const RunRequest& req, const Scenario& sc, std::uint64_t see
   if (Status w = write_steps(file, header, small); !w) err << fmt::format("pdsim run: {}\n", w.error().message());
   out << fmt::format("  shrunk: {} -> {} steps:\n", steps.size(), small.size());
   for (const auto& s : small) out << fmt::format("    {}\n", s);
-  out << fmt::format("  replay: ./pdsim run {} --seed {}{} --replay {}\n", sc.name, seed, run_flags(req), file);
+  const std::string replay = fmt::format("./pdsim run {} --seed {}{} --replay {}", sc.name, seed, run_flags(req), file);
+  out << fmt::format("  replay: {}\n", replay);
   st.shrunk.push_back({sc.name, seed, small.size(), file});
+  return Shrunk{small, replay};
+}
+
+// --report DIR: the failing seed's page, from a replay of its (shrunk) steps with the trace on
+// and its image saved beside the page; a scenario without steps is run again whole.
+void write_report_page(const RunRequest& req, const Scenario& sc, std::uint64_t seed, const SeedOutcome& o,
+                       const std::string& reproduce, const std::optional<Shrunk>& shrunk, std::ostream& out,
+                       std::ostream& err) {
+  SeedPage page;
+  page.scenario = sc.name;
+  page.seed = seed;
+  page.failures = o.failures;
+  page.reproduce = reproduce;
+  if (shrunk) page.replay = shrunk->replay;
+  RunOptions traced = req.opts;
+  traced.trace = true;
+  traced.thin_check = ThinCheck::never;
+  traced.save_images_dir = req.report_dir;
+  std::ostringstream trace;
+  {
+    ScopedBugs on(req.bugs);
+    if (sc.replay && (shrunk || sc.generate)) (void)sc.replay(seed, shrunk ? shrunk->steps : sc.generate(seed), traced, trace);
+    else (void)sc.run(seed, traced, trace);
+  }
+  page.trace = trace.str();
+  const std::string image = fmt::format("{}/{}-seed{}.bin", req.report_dir, sc.name, seed);
+  if (std::filesystem::exists(image)) page.image_path = image;
+  auto written = write_seed_page(req.report_dir, page);
+  if (!written) {
+    err << fmt::format("pdsim run: --report: {}\n", written.error().message());
+    return;
+  }
+  out << fmt::format("  report: {}/{}\n", req.report_dir, *written);
 }
 
 // Runs one seed of one scenario (generated, or the request's steps file), adds it to the totals
@@ -192,7 +233,9 @@ bool run_seed(const RunRequest& req, const Scenario& sc, std::uint64_t seed, Sce
   const std::string reproduce = fmt::format("./pdsim run {} --seed {}{}", sc.name, seed, run_flags(req));
   out << fmt::format("  reproduce: {}\n", reproduce);
   st.failures.push_back({sc.name, seed, reproduce, o.failures.empty() ? o.summary : o.failures.front()});
-  if (sc.generate && sc.replay && req.shrink && req.replay.empty()) shrink_failure(req, sc, seed, st, out, err);
+  std::optional<Shrunk> shrunk;
+  if (sc.generate && sc.replay && req.shrink && req.replay.empty()) shrunk = shrink_failure(req, sc, seed, st, out, err);
+  if (!req.report_dir.empty()) write_report_page(req, sc, seed, o, reproduce, shrunk, out, err);
   return true;
 }
 
@@ -495,6 +538,13 @@ int run(const RunRequest& req, std::ostream& out, std::ostream& err) {
   const bool passed = st.failed_runs == 0 && !missing_any && !st.interrupted;
   const report::Run summary = make_report(req, *targets, st, passed);
   report::print_summary(summary, out);
+  if (!req.report_dir.empty()) {
+    if (Status w = write_summary_page(req.report_dir, summary); !w) {
+      err << fmt::format("pdsim run: --report: {}\n", w.error().message());
+      return 2;
+    }
+    out << fmt::format("report: {}/index.html\n", req.report_dir);
+  }
   if (!req.json.empty()) {
     if (Status w = report::write_json(req.json, report::to_json(summary)); !w) {
       err << fmt::format("pdsim run: {}\n", w.error().message());

@@ -28,6 +28,7 @@ struct RunRequest {
   bool shrink = true;
   std::uint64_t max_failures = 0;     // stop after this many failed seeds (0 = never)
   bool strict = false;                // a run a known divergence ended fails (SeedOutcome::divergence)
+  std::string report_dir;             // --report: an HTML page per failing seed and index.html here
   std::string build;                  // which program: goes into the JSON report (pdsim merge compares it)
   unsigned jobs = 1;                  // worker processes (scenarios/runner/workers.h); same output for any number
   RunOptions opts;

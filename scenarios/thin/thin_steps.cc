@@ -192,11 +192,13 @@ SeedOutcome replay_thin_steps(const char* name, std::uint64_t seed, const Steps&
       if (!plan) { h.fail(fmt::format("step {}: {}", i, plan.error().to_string())); break; }
       h.disk().set_plan(*plan);
     } else { h.fail(fmt::format("step {}: unknown step '{}'", i, steps[i])); break; }
+    if (opts.trace && !s) trace << fmt::format("    result: {}\n", s.error().to_string());
     if (!s && h.has_pool()) {
       const thin::PoolMode m = h.pool().mode();
       // An aborted transaction: as dmtest does, tear down, check and re-activate (faults off).
       if (m == thin::PoolMode::read_only || m == thin::PoolMode::fail) {
         ++aborts;
+        if (opts.trace) trace << fmt::format("    pool {}: aborted; teardown, check, repair and reopen\n", thin::to_string(m));
         h.teardown_and_reopen("an aborted transaction");
         h.repair();
       }

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# The `report` test: `pdsim run --report DIR` on a known failing seed (seed bug (a) switched on;
+# thin_faults seed 13 fails with a power cut in its shrunk steps and a failure that names block
+# 24). Headless Chromium (Debian's) renders the page from the file: its DOM must hold the failure,
+# the named block decoded and the power-cut marker, the page must load nothing from outside, and
+# the screenshot is saved as OUT_DIR/report.png.
+#   tests/report/report_test.sh PDSIM_ROOT PDSIM_BINARY OUT_DIR
+set -euo pipefail
+root="$1"
+pdsim="$2"
+out="$3"
+source "$root/scripts/common.sh"
+pdsim_ensure_packages chromium
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+rc=0
+(cd "$work" && "$pdsim" run thin_faults --bug a --seed 13 --jobs 1 --report "$work/rep" > run.txt 2>&1) || rc=$?
+[ "$rc" = 1 ] || { echo "FAIL: the seed-bug run should fail (exit 1), it exited $rc" >&2; exit 1; }
+page="$work/rep/thin_faults-seed13.html"
+[ -f "$page" ] && [ -f "$work/rep/index.html" ] && [ -f "$work/rep/thin_faults-seed13.steps" ] ||
+  { echo "FAIL: no report pages (or shrunk steps) in $work/rep" >&2; ls "$work/rep" >&2; exit 1; }
+if grep -qE '(src|href)="(https?:)?//' "$page" "$work/rep/index.html"; then
+  echo "FAIL: a report page loads something from outside" >&2
+  exit 1
+fi
+chrome=(chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --user-data-dir="$work/profile")
+"${chrome[@]}" --dump-dom "file://$page" > "$work/dom.html" 2>/dev/null
+for want in 'id="failure"' 'id="power-cut-1"' 'id="block-24"' 'id="timeline"' 'id="reproduce"'; do
+  grep -q "$want" "$work/dom.html" || { echo "FAIL: the rendered page has no $want" >&2; exit 1; }
+done
+grep -q 'class="op cut"' "$work/dom.html" || { echo "FAIL: the timeline has no power-cut mark" >&2; exit 1; }
+"${chrome[@]}" --dump-dom "file://$work/rep/index.html" > "$work/index-dom.html" 2>/dev/null
+grep -q 'thin_faults-seed13.html' "$work/index-dom.html" || { echo "FAIL: index.html does not link the seed page" >&2; exit 1; }
+mkdir -p "$out"
+"${chrome[@]}" --window-size=1280,1500 --hide-scrollbars --screenshot="$out/report.png" "file://$page" >/dev/null 2>&1
+[ "$(head -c 8 "$out/report.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || { echo "FAIL: no PNG screenshot" >&2; exit 1; }
+echo "ok: Chromium rendered $page (failure, block 24 decoded, power cut marked); screenshot $out/report.png"
