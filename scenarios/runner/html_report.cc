@@ -50,7 +50,8 @@ table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: 2
 .op.cut { width: 6px; height: 36px; background: #d00; }
 .step { margin: .2em 0; } .step .name { font-family: monospace; }
 .disk { margin-left: 2em; font-family: monospace; color: #444; }
-.disk.cut { color: #c00; font-weight: bold; } .disk.result { color: #a40; }
+.disk.cut { color: #c00; font-weight: bold; } .disk.result { color: #a40; } .disk.failed { color: #c00; }
+.op.failed { outline: 2px solid #c00; outline-offset: 1px; } .failed-ops { color: #c00; font-family: monospace; }
 .named { outline: 2px solid #c00; }
 .bar { background: #4a7bd0; height: 12px; display: inline-block; vertical-align: middle; }
 .legend span { display: inline-block; margin-right: 1em; }
@@ -189,20 +190,27 @@ Result<std::string> write_seed_page(const std::string& dir, const SeedPage& p) {
   // The steps and their disk operations, parsed from the trace.
   std::istringstream in(p.trace);
   std::string steps_html, timeline, line;
-  std::uint64_t writes = 0, flushes = 0, cuts = 0;
+  std::uint64_t writes = 0, flushes = 0, cuts = 0, failed_count = 0;
+  std::string failed_ops;  // the operations the disk failed (an injected fault)
+  std::vector<std::string> failed_lines;
   while (std::getline(in, line)) {
     if (line.rfind("  step ", 0) == 0) {
       steps_html += fmt::format("<div class=\"step\"><span class=\"name\">{}</span></div>\n", esc(line.substr(2)));
     } else if (line.rfind("    result: ", 0) == 0 || line.rfind("    pool ", 0) == 0) {
       steps_html += fmt::format("<div class=\"disk result\">{}</div>\n", esc(line.substr(4)));
     } else if (line.rfind("    disk #", 0) == 0) {
-      const std::string cls = op_class(line);
+      const bool failed = line.find(" failed") != std::string::npos;
+      const std::string cls = op_class(line) + (failed ? " failed" : "");
       const bool cut = cls == "cut";
+      if (failed) {
+        failed_ops += fmt::format("<li id=\"failed-op-{}\">{}</li>", ++failed_count, esc(line.substr(4)));
+        failed_lines.push_back(line.substr(4));
+      }
       writes += cls.rfind("write", 0) == 0;
       flushes += cls == "flush";
       cuts += cut;
       const std::string text = line.substr(4);
-      steps_html += fmt::format("<div class=\"disk{}\"{}>{}</div>\n", cut ? " cut" : "",
+      steps_html += fmt::format("<div class=\"disk{}{}\"{}>{}</div>\n", cut ? " cut" : "", failed ? " failed" : "",
                                 cut ? fmt::format(" id=\"power-cut-{}\"", cuts) : "", esc(text));
       timeline += fmt::format("<div class=\"op {}\" title=\"{}\"></div>", cls, esc(text));
     }
@@ -210,8 +218,10 @@ Result<std::string> write_seed_page(const std::string& dir, const SeedPage& p) {
   body += fmt::format("<h2>Disk timeline</h2>\n<p>{} writes, {} flushes, {} power cuts, in order.</p>\n", writes, flushes, cuts);
   body += "<p class=\"legend\"><span>blue: btree node</span><span>purple: superblock</span><span>green: space-map "
           "bitmap or index</span><span>amber: array block</span><span>black bar: flush</span><span>red bar: power "
-          "cut</span></p>\n";
+          "cut</span><span>red outline: failed</span></p>\n";
   body += fmt::format("<div class=\"timeline\" id=\"timeline\">{}</div>\n", timeline);
+  if (!failed_ops.empty())
+    body += fmt::format("<p>Operations the disk failed (outlined in red above):</p><ul class=\"failed-ops\">{}</ul>\n", failed_ops);
   body += "<h2>What the checks found</h2>\n";
   const auto blocks = named_blocks(p.failures);
   if (blocks.empty()) {
@@ -221,10 +231,18 @@ Result<std::string> write_seed_page(const std::string& dir, const SeedPage& p) {
   } else if (auto img = sim::Image::load(p.image_path); !img) {
     body += fmt::format("<p>The image could not be read: {}</p>\n", esc(img.error().to_string()));
   } else {
-    body += fmt::format("<p>As they are on the failing run's disk at its end, unflushed writes included ({}). A "
-                        "check of the durable image after a power cut or an abort may have read other content; the "
-                        "disk timeline shows which writes reached the disk.</p>\n", esc(p.image_path));
-    for (BlockNr b : blocks) body += fmt::format("<h3>Block {}</h3>\n{}\n", b, decode_block(*img, b));
+    body += fmt::format("<p>As the image the failing run saved holds them ({}): the durable image its checks read, "
+                        "or for a run that checks several, the disk at its end, unflushed writes included.</p>\n",
+                        esc(p.image_path));
+    for (BlockNr b : blocks) {
+      body += fmt::format("<h3>Block {}</h3>\n", b);
+      // A write of this block the disk failed is most often the answer.
+      for (const auto& f : failed_lines)
+        if (f.find(fmt::format(": write {} ", b)) != std::string::npos)
+          body += fmt::format("<p class=\"failed-ops\" id=\"failed-write-of-block-{}\">the disk failed a write of this "
+                              "block: {}</p>\n", b, esc(f));
+      body += decode_block(*img, b) + "\n";
+    }
   }
   body += "<h2>Steps and disk operations</h2>\n" + steps_html;
   PDSIM_TRY(write_file(dir + "/" + name, page(fmt::format("{} seed {}", p.scenario, p.seed), body)));

@@ -18,6 +18,8 @@
 
 #include "core/check/thin_input.h"
 #include "core/thin/pool_metadata.h"
+#include "scenarios/harness/disk_trace.h"
+#include "scenarios/harness/failures.h"
 #include "scenarios/seeds/seed_common.h"
 
 namespace pdsim::scenarios::seeds {
@@ -48,9 +50,15 @@ std::uint64_t durable_trans_id(const sim::Image& image) {
   return check::parse_thin_superblock(b).trans_id;
 }
 
-SeedOutcome run_a(std::uint64_t seed, const RunOptions&, std::ostream&) {
+SeedOutcome run_a(std::uint64_t seed, const RunOptions& opts, std::ostream& trace) {
   Run run(seed, "seed.a.workload");
   sim::SimDisk disk(kMetadataBlocks, sim::sub_seed(seed, "disk"));
+  std::size_t traced = 0;  // --trace: the phases as steps, each with its disk operations
+  auto phase = [&](std::size_t i, const std::string& what) {
+    if (!opts.trace) return;
+    trace_disk(disk, traced, trace);
+    trace << fmt::format("  step {}: {}\n", i, what);
+  };
   const std::uint64_t before = run.rng.between(10, 300);
   const std::uint64_t during = run.rng.between(300, 1200);
   const std::uint64_t nth_write = run.rng.between(1, 6);
@@ -63,6 +71,7 @@ SeedOutcome run_a(std::uint64_t seed, const RunOptions&, std::ostream&) {
   Mappings committed;
   bool second_committed = false;
   {
+    phase(0, fmt::format("format, create thin 1, map {} blocks, commit transaction 1", before));
     auto md = thin::PoolMetadata::format(disk, kDataBlockSize);
     if (!md) return run.fail(fmt::format("format: {}", md.error().to_string())), run.outcome(summary());
     Status s = (*md)->resize_data(kDataBlocks);
@@ -73,6 +82,7 @@ SeedOutcome run_a(std::uint64_t seed, const RunOptions&, std::ostream&) {
     if (!s) return run.fail(fmt::format("setting up transaction 1: {}", s.error().to_string())), run.outcome(summary());
 
     Mappings attempted = committed;
+    phase(1, fmt::format("map {} more blocks, commit transaction 2 with its write {} failing", during, nth_write));
     s = map_some(**md, run, attempted, during);
     if (s) s = (*md)->set_transaction_id(1, 2);
     if (!s) return run.fail(fmt::format("building transaction 2: {}", s.error().to_string())), run.outcome(summary());
@@ -87,9 +97,13 @@ SeedOutcome run_a(std::uint64_t seed, const RunOptions&, std::ostream&) {
       committed = attempted;  // the fault missed the commit: transaction 2 is legitimate
       second_committed = true;
     }
+    if (opts.trace && !commit) trace << fmt::format("    result: {}\n", commit.error().to_string());
+    phase(2, "abort");
     if (!commit) (void)(*md)->abort();  // what dm-thin does next; its own errors do not matter here
   }
+  phase(3, fmt::format("cut {}", sim::to_string(policy)));
   disk.power_cut(policy);
+  if (opts.trace) trace_disk(disk, traced, trace);
   const std::uint64_t expected = second_committed ? 2 : 1;
   const std::uint64_t got = durable_trans_id(disk.durable());
   const auto problems = check_thin_image(disk.durable());
@@ -100,7 +114,14 @@ SeedOutcome run_a(std::uint64_t seed, const RunOptions&, std::ostream&) {
   } else if (!problems.empty()) {
     run.fail(fmt::format("checker after the failed commit and power cut: {}", summarize(problems)));
   }
-  if (run.failed()) return run.outcome(summary());
+  if (run.failed()) {
+    if (!opts.save_images_dir.empty()) {
+      std::vector<std::string> saved;  // the durable image the checks read
+      save_failing_image(disk.durable(), opts.save_images_dir,
+                         "seed_a_nonatomic_commit_superblock_after_failed_flush", seed, saved);
+    }
+    return run.outcome(summary());
+  }
   auto md = thin::PoolMetadata::open(disk, kDataBlockSize);
   if (!md) return run.fail(fmt::format("reopen: {}", md.error().to_string())), run.outcome(summary());
   std::size_t found = 0;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# The `report` test: `pdsim run --report DIR` on a known failing seed (seed bug (a) switched on;
-# thin_faults seed 13 fails with a power cut in its shrunk steps and a failure that names block
-# 24). Headless Chromium (Debian's) renders the page from the file: its DOM must hold the failure,
+# The `report` test: `pdsim run --report DIR` on known failing seeds with seed bug (a) switched on:
+# thin_faults seed 13 (a power cut in its shrunk steps, a failure that names block 24), and the
+# seed-(a) scenario's seed 1, whose page must name the write the disk failed (block 22) next to
+# the block the checker found lost. Headless Chromium (Debian's) renders the page from the file: its DOM must hold the failure,
 # the named block decoded and the power-cut marker, the page must load nothing from outside, and
 # the screenshot is saved as OUT_DIR/report.png.
 #   tests/report/report_test.sh PDSIM_ROOT PDSIM_BINARY OUT_DIR
@@ -32,7 +33,16 @@ done
 grep -q 'class="op cut"' "$work/dom.html" || { echo "FAIL: the timeline has no power-cut mark" >&2; exit 1; }
 "${chrome[@]}" --dump-dom "file://$work/rep/index.html" > "$work/index-dom.html" 2>/dev/null
 grep -q 'thin_faults-seed13.html' "$work/index-dom.html" || { echo "FAIL: index.html does not link the seed page" >&2; exit 1; }
+# The seed-bug scenario of (a): the page names the write the disk failed and the block it lost.
+(cd "$work" && "$pdsim" run seed_a_nonatomic_commit_superblock_after_failed_flush --seed 1 --bug a --jobs 1 \
+  --report "$work/rep_a" > run_a.txt 2>&1) || true
+page_a="$work/rep_a/seed_a_nonatomic_commit_superblock_after_failed_flush-seed1.html"
+"${chrome[@]}" --dump-dom "file://$page_a" > "$work/dom_a.html" 2>/dev/null
+for want in 'id="failed-op-1"' 'id="block-22"' 'id="failed-write-of-block-22"' 'write 22 fault=error failed' 'id="power-cut-1"'; do
+  grep -q "$want" "$work/dom_a.html" || { echo "FAIL: the seed (a) page has no $want" >&2; exit 1; }
+done
 mkdir -p "$out"
+"${chrome[@]}" --window-size=1280,1300 --hide-scrollbars --screenshot="$out/report_seed_a.png" "file://$page_a" >/dev/null 2>&1
 "${chrome[@]}" --window-size=1280,1500 --hide-scrollbars --screenshot="$out/report.png" "file://$page" >/dev/null 2>&1
 [ "$(head -c 8 "$out/report.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || { echo "FAIL: no PNG screenshot" >&2; exit 1; }
-echo "ok: Chromium rendered $page (failure, block 24 decoded, power cut marked); screenshot $out/report.png"
+echo "ok: Chromium rendered $page (failure, block 24 decoded, power cut marked) and the seed (a) page (failed write of block 22); screenshots in $out"
