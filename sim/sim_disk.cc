@@ -230,6 +230,7 @@ PowerCutReport SimDisk::power_cut(PowerCutPolicy policy) {
     const PendingWrite& p = pending_[i];
     if (!keep[i]) {
       ++rep.lost;
+      e.dropped.push_back(p);
       continue;
     }
     SharedBlock landed = p.data;
@@ -238,6 +239,7 @@ PowerCutReport SimDisk::power_cut(PowerCutPolicy policy) {
       landed = tear(old ? ConstBlockSpan(*old) : ConstBlockSpan(kZeroBlock), ConstBlockSpan(*p.data), rng_,
                     policy == PowerCutPolicy::garbage);
       ++rep.torn;
+      e.torn.push_back(p.seq);
     } else {
       ++rep.kept_whole;
     }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "sim/write_log.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "core/common/crc32c.h"
@@ -35,7 +37,13 @@ std::string LogEntry::describe() const {
     case LogOp::flush: s += made_durable ? " durable" : " not-durable"; break;
     case LogOp::power_cut:
       s += fmt::format(" kept={}", kept.size());
-      for (const auto& k : kept) s += fmt::format(" {}@{}:{:08x}", k.seq, k.block, data_crc(k.data));
+      for (const auto& k : kept)
+        s += fmt::format(" {}@{}:{:08x}{}", k.seq, k.block, data_crc(k.data),
+                         std::find(torn.begin(), torn.end(), k.seq) != torn.end() ? "(torn)" : "");
+      if (!dropped.empty()) {
+        s += fmt::format(" dropped={}", dropped.size());
+        for (const auto& d : dropped) s += fmt::format(" {}@{}", d.seq, d.block);
+      }
       break;
   }
   if (fault != FaultAction::none) s += fmt::format(" fault={}", to_string(fault));

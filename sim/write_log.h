@@ -33,6 +33,10 @@ struct LogEntry {
   bool made_durable = false;  // a flush that really made the pending writes durable
   SharedBlock data;         // a stored write's data
   std::vector<PendingWrite> kept;  // power cut: the writes (whole or torn) that reached the image
+  // Power cut, for the reader (--trace, --report; not in the digest): which kept writes landed
+  // torn (log indices), and the pending writes that were lost.
+  std::vector<std::uint64_t> torn;
+  std::vector<PendingWrite> dropped;
 
   [[nodiscard]] std::string describe() const;
 };

@@ -5,12 +5,14 @@
 #include <array>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <regex>
 #include <set>
 #include <sstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "core/common/endian.h"
 #include "core/pack/block_kind.h"
@@ -52,7 +54,7 @@ table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: 2
 .disk { margin-left: 2em; font-family: monospace; color: #444; }
 .disk.cut { color: #c00; font-weight: bold; } .disk.result { color: #a40; } .disk.failed { color: #c00; }
 .op.failed { outline: 2px solid #c00; outline-offset: 1px; } .failed-ops { color: #c00; font-family: monospace; }
-.named { outline: 2px solid #c00; }
+.named { outline: 2px solid #c00; } .path { font-family: monospace; }
 .bar { background: #4a7bd0; height: 12px; display: inline-block; vertical-align: middle; }
 .legend span { display: inline-block; margin-right: 1em; }
 )";
@@ -175,6 +177,53 @@ std::string decode_block(const sim::Image& image, BlockNr b) {
   return fmt::format("<table id=\"block-{}\" class=\"named\">{}</table>", b, rows);
 }
 
+// How the durable superblock reaches block `target` in a thin image: superblock -> mapping tree
+// (top level, then each device's tree) or details tree, or the space maps' index and bitmaps.
+// Only blocks with a valid btree-node checksum are followed. "" when no path reaches it.
+std::string thin_path_to(const sim::Image& image, BlockNr target) {
+  std::array<std::uint8_t, kBlockSize> sb{};
+  image.read(0, sb);
+  if (pack::classify_block(sb) != pack::BlockKind::thin_superblock) return "";
+  std::set<BlockNr> seen;
+  std::vector<std::string> path;
+  // Depth-first through btree nodes; `subtrees`: a leaf's values are the roots of trees below
+  // (the mapping tree's top level).
+  std::function<bool(BlockNr, const std::string&, bool)> visit = [&](BlockNr b, const std::string& what,
+                                                                    bool subtrees) -> bool {
+    if (b >= image.nr_blocks() || path.size() > 12) return false;
+    path.push_back(fmt::format("{} (block {})", what, b));
+    if (b == target) return true;
+    if (!seen.insert(b).second) return path.pop_back(), false;
+    std::array<std::uint8_t, kBlockSize> d{};
+    image.read(b, d);
+    if (pack::classify_block(d) != pack::BlockKind::btree_node) return path.pop_back(), false;
+    const bool internal = (u32(d.data() + 4) & 1) != 0;
+    const std::uint32_t nr = u32(d.data() + 16), max = u32(d.data() + 20), vsize = u32(d.data() + 24);
+    if (max == 0 || vsize < 8 || 32 + std::size_t{max} * (8 + vsize) > kBlockSize) return path.pop_back(), false;
+    for (std::uint32_t i = 0; i < std::min(nr, max); ++i) {
+      const std::uint64_t key = u64(d.data() + 32 + 8 * std::size_t{i});
+      const std::uint64_t value = u64(d.data() + 32 + 8 * std::size_t{max} + std::size_t{vsize} * i);
+      if (internal && visit(value, fmt::format("node, key {}", key), subtrees)) return true;
+      if (!internal && subtrees && visit(value, fmt::format("device {}'s mapping tree", key), false)) return true;
+    }
+    path.pop_back();
+    return false;
+  };
+  const bool found = visit(u64(sb.data() + 320), "mapping tree", true) || visit(u64(sb.data() + 328), "details tree", false);
+  if (found) return "superblock → " + fmt::format("{}", fmt::join(path, " → "));
+  // The metadata space map: its index block, and the bitmaps the index names.
+  const BlockNr index = u64(sb.data() + 208);
+  if (index == target) return fmt::format("superblock → metadata space map index (block {})", index);
+  if (index < image.nr_blocks()) {
+    std::array<std::uint8_t, kBlockSize> d{};
+    image.read(index, d);
+    for (std::size_t e = 0; e < 255; ++e)
+      if (u64(d.data() + 16 + 16 * e) == target && target != 0)
+        return fmt::format("superblock → metadata space map index (block {}) → bitmap {} (block {})", index, e, target);
+  }
+  return "";
+}
+
 }  // namespace
 
 Result<std::string> write_seed_page(const std::string& dir, const SeedPage& p) {
@@ -241,6 +290,11 @@ Result<std::string> write_seed_page(const std::string& dir, const SeedPage& p) {
         if (f.find(fmt::format(": write {} ", b)) != std::string::npos)
           body += fmt::format("<p class=\"failed-ops\" id=\"failed-write-of-block-{}\">the disk failed a write of this "
                               "block: {}</p>\n", b, esc(f));
+      if (const std::string path = thin_path_to(*img, b); !path.empty())
+        body += fmt::format("<p class=\"path\" id=\"path-to-block-{}\">{}</p>\n", b, esc(path));
+      else
+        body += "<p class=\"path\">No path from a thin superblock of this image reaches it (unreferenced, or not thin "
+                "metadata).</p>\n";
       body += decode_block(*img, b) + "\n";
     }
   }
