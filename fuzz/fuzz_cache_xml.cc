@@ -45,9 +45,5 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
 extern "C" std::size_t LLVMFuzzerCustomMutator(std::uint8_t* data, std::size_t size, std::size_t max_size,
                                                unsigned int seed) {
-  if (seed % 4 != 0) {
-    const std::size_t n = fuzz::mutate_text(data, size, max_size, seed);
-    if (n != size || seed % 2 == 0) return n;
-  }
-  return LLVMFuzzerMutate(data, size, max_size);
+  return fuzz::custom_mutate(fuzz::mutate_text, 4, data, size, max_size, seed);
 }

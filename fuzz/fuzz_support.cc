@@ -52,6 +52,15 @@ std::string number(sim::Rng& rng, std::string_view old) {
 
 }  // namespace
 
+std::size_t custom_mutate(StructuredMutator structured, unsigned bytes_one_in, std::uint8_t* data, std::size_t size,
+                          std::size_t max_size, unsigned seed) {
+  if (seed % bytes_one_in != 0) {
+    const std::size_t n = structured(data, size, max_size, seed);
+    if (n != size || seed % 2 == 0) return n;
+  }
+  return LLVMFuzzerMutate(data, size, max_size);
+}
+
 std::size_t mutate_text(std::uint8_t* data, std::size_t size, std::size_t max_size, unsigned seed) {
   sim::Rng rng(seed);
   std::string text(reinterpret_cast<const char*>(data), size);

@@ -28,4 +28,11 @@ namespace pdsim::fuzz {
 // the new size (at most max_size). Deterministic in `seed`.
 [[nodiscard]] std::size_t mutate_text(std::uint8_t* data, std::size_t size, std::size_t max_size, unsigned seed);
 
+// What a target's LLVMFuzzerCustomMutator does: most of the time the structure-aware mutation,
+// one time in `bytes_one_in` (and whenever the structured one changed nothing, half of those)
+// libFuzzer's byte-level LLVMFuzzerMutate, which finds what the structure hides.
+using StructuredMutator = std::size_t (*)(std::uint8_t* data, std::size_t size, std::size_t max_size, unsigned seed);
+[[nodiscard]] std::size_t custom_mutate(StructuredMutator structured, unsigned bytes_one_in, std::uint8_t* data,
+                                        std::size_t size, std::size_t max_size, unsigned seed);
+
 }  // namespace pdsim::fuzz

@@ -10,6 +10,18 @@
 
 namespace pdsim::scenarios::report {
 
+void add_totals(ScenarioTotals& into, const ScenarioTotals& from) {
+  into.runs += from.runs;
+  into.failed += from.failed;
+  into.operations += from.operations;
+  into.crash_states += from.crash_states;
+  into.thin_checks += from.thin_checks;
+  into.diverged += from.diverged;
+  into.seconds += from.seconds;
+  for (const auto& [m, c] : from.marks) into.marks[m] += c;
+  into.failed_seeds.insert(into.failed_seeds.end(), from.failed_seeds.begin(), from.failed_seeds.end());
+}
+
 nlohmann::ordered_json to_json(const Run& run) {
   using nlohmann::ordered_json;
   std::uint64_t runs = 0, crash_states = 0;
@@ -223,18 +235,7 @@ Result<Run> merge(const std::vector<Run>& shards) {
     m.shrunk.insert(m.shrunk.end(), b.shrunk.begin(), b.shrunk.end());
     for (const auto& [mk, c] : b.marks) m.marks[mk] += c, known.insert(mk);
     known.insert(b.marks_not_hit.begin(), b.marks_not_hit.end());
-    for (std::size_t t = 0; t < b.scenarios.size(); ++t) {
-      const ScenarioTotals& s = b.scenarios[t].second;
-      ScenarioTotals& into = m.scenarios[t].second;
-      into.runs += s.runs;
-      into.failed += s.failed;
-      into.operations += s.operations;
-      into.crash_states += s.crash_states;
-      into.thin_checks += s.thin_checks;
-      into.diverged += s.diverged;
-      for (const auto& [mk, c] : s.marks) into.marks[mk] += c;
-      into.failed_seeds.insert(into.failed_seeds.end(), s.failed_seeds.begin(), s.failed_seeds.end());
-    }
+    for (std::size_t t = 0; t < b.scenarios.size(); ++t) add_totals(m.scenarios[t].second, b.scenarios[t].second);
   }
   // In run order: scenario by scenario, seed by seed.
   auto by_run_order = [&](const auto& x, const auto& y) {

@@ -90,6 +90,10 @@ struct BugRow {
   std::vector<std::string> also_seen_by;
 };
 
+// `from`'s counts, marks and failed seeds added into `into` (one seed's totals into a run's, or a
+// shard's into the merged run's).
+void add_totals(ScenarioTotals& into, const ScenarioTotals& from);
+
 [[nodiscard]] nlohmann::ordered_json to_json(const Run& run);
 // A pdsim-run report read back; an error names what does not fit the schema.
 [[nodiscard]] Result<Run> from_json(const nlohmann::json& j);

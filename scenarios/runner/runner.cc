@@ -363,18 +363,6 @@ std::optional<SeedResult> decode(const std::string& bytes) {
   return r;
 }
 
-void add_totals(ScenarioTotals& into, const ScenarioTotals& t) {
-  into.runs += t.runs;
-  into.failed += t.failed;
-  into.operations += t.operations;
-  into.crash_states += t.crash_states;
-  into.thin_checks += t.thin_checks;
-  into.diverged += t.diverged;
-  into.seconds += t.seconds;
-  for (const auto& [m, c] : t.marks) into.marks[m] += c;
-  into.failed_seeds.insert(into.failed_seeds.end(), t.failed_seeds.begin(), t.failed_seeds.end());
-}
-
 // The seeds of the run (shard applied) on req.jobs worker processes. Prints exactly what the
 // one-process loop prints, in the same order: each seed's lines as its turn comes, whatever order
 // the workers finish in; the failure limit stops at the same seed. Only the progress line and
@@ -425,7 +413,7 @@ bool run_targets_in_workers(const RunRequest& req, const std::vector<const Scena
         usage_error = true;
         return false;
       }
-      add_totals(tot, r->tot);
+      report::add_totals(tot, r->tot);
       st.failures.insert(st.failures.end(), r->st.failures.begin(), r->st.failures.end());
       st.shrunk.insert(st.shrunk.end(), r->st.shrunk.begin(), r->st.shrunk.end());
       st.failed_runs += r->st.failed_runs;
