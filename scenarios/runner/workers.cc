@@ -80,11 +80,17 @@ Result<WorkerRunEnd> run_in_workers(std::size_t n, unsigned jobs, const WorkerCa
   const std::size_t count = std::min<std::size_t>(std::max(jobs, 1u), n);
   std::vector<Worker> workers(count);
   struct sigaction old_int {};
+  struct sigaction old_pipe {};
   struct sigaction sa {};
   sa.sa_handler = on_sigint;
   ::sigemptyset(&sa.sa_mask);
   g_interrupted = 0;
   ::sigaction(SIGINT, &sa, &old_int);
+  // A task written to a worker that died must fail the write (EPIPE), not kill the run.
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  ::sigemptyset(&ignore.sa_mask);
+  ::sigaction(SIGPIPE, &ignore, &old_pipe);
   auto cleanup = [&] {
     for (auto& w : workers) {
       if (w.tasks >= 0) ::close(w.tasks);
@@ -97,6 +103,7 @@ Result<WorkerRunEnd> run_in_workers(std::size_t n, unsigned jobs, const WorkerCa
       w = Worker{};
     }
     ::sigaction(SIGINT, &old_int, nullptr);
+    ::sigaction(SIGPIPE, &old_pipe, nullptr);
   };
   for (auto& w : workers) {
     int down[2], up[2];
@@ -134,7 +141,13 @@ Result<WorkerRunEnd> run_in_workers(std::size_t n, unsigned jobs, const WorkerCa
   auto hand_out = [&](Worker& w) {
     if (stopped || next_task >= n) return;
     const std::uint64_t i = next_task;
-    if (!write_all(w.tasks, &i, sizeof i)) return;  // a dead worker: its end is seen on its result pipe
+    if (!write_all(w.tasks, &i, sizeof i)) {  // it died while idle: no task is lost, the others go on
+      ::close(w.tasks);
+      ::close(w.results);
+      (void)death_of(w.pid);
+      w = Worker{};
+      return;
+    }
     w.busy = next_task++;
   };
   for (auto& w : workers) hand_out(w);
@@ -150,7 +163,11 @@ Result<WorkerRunEnd> run_in_workers(std::size_t n, unsigned jobs, const WorkerCa
         fds.push_back(pollfd{w.results, POLLIN, 0});
         who.push_back(&w);
       }
-    if (fds.empty()) break;  // every worker died
+    if (fds.empty()) {  // every worker died with tasks left
+      cleanup();
+      return Error::io(fmt::format("pdsim run --jobs: every worker process died; {} of {} seeds were reported",
+                                   next_report, n));
+    }
     if (::poll(fds.data(), fds.size(), -1) < 0) {
       if (errno == EINTR) continue;
       cleanup();
