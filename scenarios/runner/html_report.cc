@@ -239,7 +239,7 @@ Result<std::string> write_seed_page(const std::string& dir, const SeedPage& p) {
   // The steps and their disk operations, parsed from the trace.
   std::istringstream in(p.trace);
   std::string steps_html, timeline, line;
-  std::uint64_t writes = 0, flushes = 0, cuts = 0, failed_count = 0;
+  std::uint64_t writes = 0, flushes = 0, cuts = 0, failed_count = 0, transaction = 0;
   std::string failed_ops;  // the operations the disk failed (an injected fault)
   std::vector<std::string> failed_lines;
   while (std::getline(in, line)) {
@@ -258,13 +258,22 @@ Result<std::string> write_seed_page(const std::string& dir, const SeedPage& p) {
       writes += cls.rfind("write", 0) == 0;
       flushes += cls == "flush";
       cuts += cut;
-      const std::string text = line.substr(4);
+      // The transaction a write belongs to, as the disk sees it: a superblock write ends one.
+      std::string text = line.substr(4);
+      if (cls.rfind("write", 0) == 0) {
+        text += fmt::format(" [transaction {}]", transaction);
+        if (cls.rfind("write superblock", 0) == 0) ++transaction;
+      }
       steps_html += fmt::format("<div class=\"disk{}{}\"{}>{}</div>\n", cut ? " cut" : "", failed ? " failed" : "",
                                 cut ? fmt::format(" id=\"power-cut-{}\"", cuts) : "", esc(text));
       timeline += fmt::format("<div class=\"op {}\" title=\"{}\"></div>", cls, esc(text));
     }
   }
-  body += fmt::format("<h2>Disk timeline</h2>\n<p>{} writes, {} flushes, {} power cuts, in order.</p>\n", writes, flushes, cuts);
+  body += fmt::format("<h2>Disk timeline</h2>\n<p>{} writes, {} flushes, {} power cuts, in order. Each write is "
+                      "tagged with the transaction it went into, counted as the disk sees them: from 0 at the format, "
+                      "each superblock write ends one (a thin pool whose commits each raise the transaction id by one "
+                      "numbers them the same).</p>\n",
+                      writes, flushes, cuts);
   body += "<p class=\"legend\"><span>blue: btree node</span><span>purple: superblock</span><span>green: space-map "
           "bitmap or index</span><span>amber: array block</span><span>black bar: flush</span><span>red bar: power "
           "cut</span><span>red outline: failed</span></p>\n";

@@ -38,7 +38,7 @@ grep -q 'thin_faults-seed13.html' "$work/index-dom.html" || { echo "FAIL: index.
   --report "$work/rep_a" > run_a.txt 2>&1) || true
 page_a="$work/rep_a/seed_a_nonatomic_commit_superblock_after_failed_flush-seed1.html"
 "${chrome[@]}" --dump-dom "file://$page_a" > "$work/dom_a.html" 2>/dev/null
-for want in 'id="failed-op-1"' 'id="block-22"' 'id="path-to-block-22"' 'id="failed-write-of-block-22"' 'write 22 fault=error failed' 'id="power-cut-1"'; do
+for want in 'id="failed-op-1"' 'id="block-22"' 'id="path-to-block-22"' 'id="failed-write-of-block-22"' 'write 22 fault=error failed [transaction 2]' 'id="power-cut-1"'; do
   grep -q "$want" "$work/dom_a.html" || { echo "FAIL: the seed (a) page has no $want" >&2; exit 1; }
 done
 mkdir -p "$out"
