@@ -28,7 +28,7 @@ fi
 chrome=(chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --user-data-dir="$work/profile")
 "${chrome[@]}" --dump-dom "file://$page" > "$work/dom.html" 2>/dev/null
 for want in 'id="failure"' 'id="power-cut-1"' 'id="block-24"' 'id="timeline"' 'id="reproduce"'; do
-  grep -q "$want" "$work/dom.html" || { echo "FAIL: the rendered page has no $want" >&2; exit 1; }
+  grep -qF "$want" "$work/dom.html" || { echo "FAIL: the rendered page has no $want" >&2; exit 1; }
 done
 grep -q 'class="op cut"' "$work/dom.html" || { echo "FAIL: the timeline has no power-cut mark" >&2; exit 1; }
 "${chrome[@]}" --dump-dom "file://$work/rep/index.html" > "$work/index-dom.html" 2>/dev/null
@@ -39,7 +39,7 @@ grep -q 'thin_faults-seed13.html' "$work/index-dom.html" || { echo "FAIL: index.
 page_a="$work/rep_a/seed_a_nonatomic_commit_superblock_after_failed_flush-seed1.html"
 "${chrome[@]}" --dump-dom "file://$page_a" > "$work/dom_a.html" 2>/dev/null
 for want in 'id="failed-op-1"' 'id="block-22"' 'id="path-to-block-22"' 'id="failed-write-of-block-22"' 'write 22 fault=error failed [transaction 2]' 'id="power-cut-1"'; do
-  grep -q "$want" "$work/dom_a.html" || { echo "FAIL: the seed (a) page has no $want" >&2; exit 1; }
+  grep -qF "$want" "$work/dom_a.html" || { echo "FAIL: the seed (a) page has no $want" >&2; exit 1; }
 done
 mkdir -p "$out"
 "${chrome[@]}" --window-size=1280,1300 --hide-scrollbars --screenshot="$out/report_seed_a.png" "file://$page_a" >/dev/null 2>&1
