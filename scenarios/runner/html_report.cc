@@ -251,10 +251,7 @@ Result<std::string> write_seed_page(const std::string& dir, const SeedPage& p) {
       const bool failed = line.find(" failed") != std::string::npos;
       const std::string cls = op_class(line) + (failed ? " failed" : "");
       const bool cut = cls == "cut";
-      if (failed) {
-        failed_ops += fmt::format("<li id=\"failed-op-{}\">{}</li>", ++failed_count, esc(line.substr(4)));
-        failed_lines.push_back(line.substr(4));
-      }
+
       writes += cls.rfind("write", 0) == 0;
       flushes += cls == "flush";
       cuts += cut;
@@ -263,6 +260,10 @@ Result<std::string> write_seed_page(const std::string& dir, const SeedPage& p) {
       if (cls.rfind("write", 0) == 0) {
         text += fmt::format(" [transaction {}]", transaction);
         if (cls.rfind("write superblock", 0) == 0) ++transaction;
+      }
+      if (failed) {
+        failed_ops += fmt::format("<li id=\"failed-op-{}\">{}</li>", ++failed_count, esc(text));
+        failed_lines.push_back(text);
       }
       steps_html += fmt::format("<div class=\"disk{}{}\"{}>{}</div>\n", cut ? " cut" : "", failed ? " failed" : "",
                                 cut ? fmt::format(" id=\"power-cut-{}\"", cuts) : "", esc(text));
