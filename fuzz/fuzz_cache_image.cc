@@ -24,11 +24,6 @@ namespace {
 
 constexpr std::string_view kTarget = "cache_image";
 
-void one_line(const Error& e, const char* what) {
-  const std::string s = e.to_string();
-  if (s.find('\n') != std::string::npos) fail(kTarget, fmt::format("{} error spans lines: {}", what, s));
-}
-
 // The second dump without the <hint> lines the first has not: an image whose hint array is
 // shorter than the cache (the kernel leaves it so after a resize, and our check accepts it) dumps
 // hints only for the blocks the array holds, and cache-restore writes a hint, 0 when the document
@@ -59,10 +54,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const sim::Image image = fuzz::decode_image({data, size});
   sim::ImageDevice dev(image);
   auto report = check::check_cache(dev);
-  if (!report) fuzz::one_line(report.error(), "cache-check");
+  if (!report) fuzz::require_one_line(fuzz::kTarget, report.error(), "cache-check");
   std::ostringstream xml;
   Status dumped = cache::dump_cache_xml(dev, xml);
-  if (!dumped) fuzz::one_line(dumped.error(), "cache-dump");
+  if (!dumped) fuzz::require_one_line(fuzz::kTarget, dumped.error(), "cache-dump");
   if (!report || !report->report.clean()) return 0;
   if (!dumped) fuzz::fail(fuzz::kTarget, fmt::format("the image checks clean but does not dump: {}", dumped.error().to_string()));
   std::array<std::uint8_t, kBlockSize> sb{};

@@ -23,13 +23,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::istringstream in(std::string(reinterpret_cast<const char*>(data), size));
   auto doc = cache::parse_cache_xml(in, kOutputBlocks);
   if (!doc) {
-    if (doc.error().to_string().find('\n') != std::string::npos) fuzz::fail(kTarget, "error spans lines");
+    fuzz::require_one_line(kTarget, doc.error(), "cache-restore");
     return 0;
   }
   sim::ImageDevice dev(sim::Image{kOutputBlocks});
   const std::uint32_t version = 1 + static_cast<std::uint32_t>(size % 2);
   if (Status s = cache::restore_cache(dev, *doc, version); !s) {
-    if (s.error().to_string().find('\n') != std::string::npos) fuzz::fail(kTarget, "error spans lines");
+    fuzz::require_one_line(kTarget, s.error(), "cache-restore");
     return 0;
   }
   auto report = check::check_cache(dev);

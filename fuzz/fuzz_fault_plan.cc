@@ -19,7 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string line(reinterpret_cast<const char*>(data), size);
   auto plan = sim::FaultPlan::parse(line);
   if (!plan) {
-    if (plan.error().to_string().find('\n') != std::string::npos) fuzz::fail(kTarget, "error spans lines");
+    fuzz::require_one_line(kTarget, plan.error(), "parse");
     return 0;
   }
   const std::string printed = plan->to_string();

@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "sim/rng.h"
 
 namespace pdsim::fuzz {
@@ -16,6 +18,11 @@ void fail(std::string_view target, const std::string& what) {
   std::fprintf(stderr, "fuzz %.*s: %s\n", static_cast<int>(target.size()), target.data(), what.c_str());
   std::fflush(stderr);
   std::abort();
+}
+
+void require_one_line(std::string_view target, const Error& e, std::string_view what) {
+  const std::string s = e.to_string();
+  if (s.find('\n') != std::string::npos) fail(target, fmt::format("{} error spans lines: {}", what, s));
 }
 
 namespace {

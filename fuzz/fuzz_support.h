@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/common/result.h"
+
 extern "C" {
 // Defined by every target (libFuzzer's interface).
 int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
@@ -22,6 +24,10 @@ namespace pdsim::fuzz {
 // A property of the target failed: prints "fuzz TARGET: WHAT" and aborts, which libFuzzer (and
 // the standalone driver) report with the input that did it.
 [[noreturn]] void fail(std::string_view target, const std::string& what);
+
+// Bad input gets a one-line error: fails the target (with `what` and the message) when `e` spans
+// lines.
+void require_one_line(std::string_view target, const Error& e, std::string_view what);
 
 // A structure-aware edit of a text input (XML, step lines, fault-plan lines): a number replaced
 // by a boundary value, a line deleted or repeated, two lines swapped, a word repeated. Returns

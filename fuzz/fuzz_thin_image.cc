@@ -19,11 +19,6 @@ namespace {
 
 constexpr std::string_view kTarget = "thin_image";
 
-void one_line(const Error& e, const char* what) {
-  const std::string s = e.to_string();
-  if (s.find('\n') != std::string::npos) fail(kTarget, fmt::format("{} error spans lines: {}", what, s));
-}
-
 }  // namespace
 }  // namespace pdsim::fuzz
 
@@ -32,12 +27,12 @@ using namespace pdsim;
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   sim::ImageDevice dev(fuzz::decode_image({data, size}));
   auto report = check::check_thin(dev);
-  if (!report) fuzz::one_line(report.error(), "check");
+  if (!report) fuzz::require_one_line(fuzz::kTarget, report.error(), "check");
   std::ostringstream xml;
   Status dumped = thin::dump_xml(dev, {}, xml);
-  if (!dumped) fuzz::one_line(dumped.error(), "dump");
+  if (!dumped) fuzz::require_one_line(fuzz::kTarget, dumped.error(), "dump");
   std::ostringstream snap;
-  if (Status s = thin::dump_xml(dev, thin::DumpOptions{0, false}, snap); !s) fuzz::one_line(s.error(), "dump -m");
+  if (Status s = thin::dump_xml(dev, thin::DumpOptions{0, false}, snap); !s) fuzz::require_one_line(fuzz::kTarget, s.error(), "dump -m");
   if (!report || !report->clean()) return 0;
   if (!dumped) fuzz::fail(fuzz::kTarget, fmt::format("the image checks clean but does not dump: {}", dumped.error().to_string()));
   // A clean image's document restores (into room enough) and dumps back the same.
