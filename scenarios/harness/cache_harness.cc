@@ -196,13 +196,7 @@ void CacheHarness::recover(const std::optional<CacheState>& attempted) {
   }
   if (!s) return fail(fmt::format("abort after an injected error: {}", s.error().to_string()));
   expect_durable(attempted, "after an aborted transaction");
-  if (retried && engine().abort_retry_reopens() && !failed()) {  // a reopen, as after a power cut
-    if (md_->clean_when_opened() != committed_.clean)
-      return fail(fmt::format("reopen after a failed abort found clean shutdown {}, the surviving commit (txn {}) "
-                              "wrote {}", md_->clean_when_opened(), committed_.stats.write_hits, committed_.clean));
-    committed_.clean = false;  // open clears the flag on disk and flushes: nothing is in flight
-    previous_.reset();
-  }
+  if (retried && engine().abort_retry_reopens() && !failed()) after_reopen("after a failed abort");
   current_ = committed_;
   faults_at_clean_ = disk_.counters().faults_fired();
 }
@@ -220,12 +214,16 @@ void CacheHarness::power_cut(sim::PowerCutPolicy policy) {
     faults_at_clean_ = disk_.counters().faults_fired();
   }
   expect_durable(std::nullopt, "after a power cut and reopen");
+  after_reopen(fmt::format("after a power cut ({})", sim::to_string(policy)));
+  current_ = committed_;
+}
+
+void CacheHarness::after_reopen(const std::string& when) {
   if (md_->clean_when_opened() != committed_.clean)
-    fail(fmt::format("after a power cut ({}): reopen found clean shutdown {}, the surviving commit (txn {}) wrote {}",
-                     sim::to_string(policy), md_->clean_when_opened(), committed_.stats.write_hits, committed_.clean));
+    fail(fmt::format("{}: reopen found clean shutdown {}, the surviving commit (txn {}) wrote {}", when,
+                     md_->clean_when_opened(), committed_.stats.write_hits, committed_.clean));
   committed_.clean = false;  // open clears the flag on disk at once
   previous_.reset();         // and flushes: nothing is in flight any more
-  current_ = committed_;
 }
 
 void CacheHarness::expect_durable(const std::optional<CacheState>& attempted, const char* when) {

@@ -98,6 +98,9 @@ class CacheHarness {
   void apply(const std::string& what, Fn&& fn);
   void resize(const std::string& what, std::uint32_t n);
   void commit(const std::string& what, bool clean);
+  // After an open (a power cut's, or the reopen of a failed abort): the clean-shutdown flag it
+  // found must be the surviving commit's; the open cleared it on disk and flushed.
+  void after_reopen(const std::string& when);
   void power_cut(sim::PowerCutPolicy policy);
   // After an injected error: abort and check the durable metadata (attempted: a commit in flight).
   void recover(const std::optional<CacheState>& attempted);

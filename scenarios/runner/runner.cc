@@ -36,12 +36,16 @@ std::string bug_flags(const std::vector<Bug>& bugs) {
 
 // The flags a reproduce or replay line needs to run the seed as this run did: the seed-bug
 // switches, the engine when it is not ours, and --strict.
+// The engine behind the seam, by the name --engine takes.
+std::string_view engine_name(const RunRequest& req) {
+  if (req.opts.thin_engine) return req.opts.thin_engine->name();
+  if (req.opts.cache_engine) return req.opts.cache_engine->name();
+  return "pdsim";
+}
+
 std::string run_flags(const RunRequest& req) {
   std::string s = bug_flags(req.bugs);
-  std::string_view engine;
-  if (req.opts.thin_engine) engine = req.opts.thin_engine->name();
-  else if (req.opts.cache_engine) engine = req.opts.cache_engine->name();
-  if (!engine.empty() && engine != "pdsim") s += fmt::format(" --engine {}", engine);
+  if (const std::string_view engine = engine_name(req); engine != "pdsim") s += fmt::format(" --engine {}", engine);
   if (req.strict) s += " --strict";
   return s;
 }
@@ -489,9 +493,7 @@ report::Run make_report(const RunRequest& req, const std::vector<const Scenario*
   r.shard_index = req.shard_index;
   r.shard_count = req.shard_count;
   r.build = req.build;
-  r.engine = req.opts.thin_engine ? std::string(req.opts.thin_engine->name())
-             : req.opts.cache_engine ? std::string(req.opts.cache_engine->name())
-                                     : std::string("pdsim");
+  r.engine = engine_name(req);
   r.strict = req.strict;
   r.failed = st.failed_runs;
   r.failures = st.failures;
