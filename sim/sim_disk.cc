@@ -129,6 +129,7 @@ Status SimDisk::write(BlockNr b, ConstBlockSpan data, WriteMode mode) {
   const FaultRule* f = decide(OpKind::write, counters_.writes, b);
   LogEntry e{.op = LogOp::write, .block = b, .target = b, .mode = mode};
   if (f != nullptr) e.fault = f->action;
+  if (f != nullptr && logging_) e.sent = make_block(data);  // what the fault may keep from the disk
 
   if (f != nullptr && f->action == FaultAction::error) {
     e.ok = false;

@@ -89,6 +89,7 @@ class SimDisk final : public BlockDevice {
   [[nodiscard]] const FaultPlan& plan() const { return plan_; }
   // Logging can be switched off for long benchmark runs; it is on by default.
   void set_logging(bool on) { logging_ = on; }
+  [[nodiscard]] bool logging() const { return logging_; }
 
   [[nodiscard]] const Image& durable() const { return durable_; }
   // What a reader sees now: the durable image with the pending writes applied.

@@ -83,6 +83,13 @@ WriteLog::State WriteLog::replay(std::size_t n) const {
   return st;
 }
 
+Image WriteLog::engine_view() const {
+  Image view = initial_;
+  for (const LogEntry& e : entries_)
+    if (e.op == LogOp::write && (e.sent || e.data)) view.set(e.block, e.sent ? e.sent : e.data);
+  return view;
+}
+
 std::uint64_t WriteLog::digest() const {
   std::uint64_t h = 0xcbf29ce484222325ull ^ initial_.digest();
   auto mix = [&h](std::uint64_t v) {

@@ -32,6 +32,9 @@ struct LogEntry {
   bool stored = false;      // a write that entered the volatile cache (or the durable image, FUA)
   bool made_durable = false;  // a flush that really made the pending writes durable
   SharedBlock data;         // a stored write's data
+  // For the reader (--report; not in the digest): what the engine sent, when the disk did not
+  // store it as sent (failed, dropped, bits flipped).
+  SharedBlock sent;
   std::vector<PendingWrite> kept;  // power cut: the writes (whole or torn) that reached the image
   // Power cut, for the reader (--trace, --report; not in the digest): which kept writes landed
   // torn (log indices), and the pending writes that were lost.
@@ -58,6 +61,12 @@ class WriteLog {
   [[nodiscard]] State replay(std::size_t n) const;
   // Applies entry i to a replay state (for walking a log forward one entry at a time).
   void apply(std::size_t i, State& state) const;
+
+  // Every block as the engine last wrote it: each write applied, in order, at the block it was
+  // sent to with the data it was sent with, whether or not the disk stored it, power cuts or not
+  // (a block never written reads as in the initial image). Against the disk it shows the writes
+  // a failure, a drop, a flip, a misdirect or a power cut lost.
+  [[nodiscard]] Image engine_view() const;
 
   // FNV-1a over every entry (kinds, blocks, outcomes, data): equal logs, equal digests.
   [[nodiscard]] std::uint64_t digest() const;

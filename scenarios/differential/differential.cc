@@ -40,8 +40,8 @@ bool DiffRun::images_agree(const std::string& what, MetadataKind kind) {
   fail(fmt::format("{}: {} divergence: {}", what, to_string(d->level), d->what));
   if (!opts_.save_images_dir.empty()) {
     std::vector<std::string> lines;
-    save_failing_image(a, opts_.save_images_dir, scenario_ + "-pdsim", seed_, lines);
-    save_failing_image(b, opts_.save_images_dir, scenario_ + "-kernel", seed_, lines);
+    save_failing_image({a}, opts_.save_images_dir, scenario_ + "-pdsim", seed_, lines);
+    save_failing_image({b}, opts_.save_images_dir, scenario_ + "-kernel", seed_, lines);
     for (auto& l : lines) fail(std::move(l));
   }
   return false;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <sstream>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -89,6 +90,7 @@ bool CacheHarness::start() {
     return false;
   }
   md_ = std::move(md).value();
+  if (keep_images()) commit_image_ = disk_.current();
   expect_durable(std::nullopt, "after format");
   return !failed();
 }
@@ -183,6 +185,7 @@ void CacheHarness::commit(const std::string& what, bool clean) {
   faults_at_clean_ = disk_.counters().faults_fired();
   previous_.reset();
   committed_ = current_ = attempted;
+  if (keep_images()) commit_image_ = disk_.current();
   expect_durable(std::nullopt, "after a commit");
 }
 
@@ -253,9 +256,12 @@ void CacheHarness::expect_durable(const std::optional<CacheState>& attempted, co
     ++in_flight_;
     previous_ = committed_;
     committed_ = *attempted;
+    if (keep_images()) previous_image_ = std::exchange(commit_image_, disk_.current());
   } else if (previous_ && txn == previous_->stats.write_hits && txn + 1 == committed_.stats.write_hits) {
     committed_ = *previous_;
     previous_.reset();
+    commit_image_ = std::move(previous_image_);
+    previous_image_.reset();
   }
   const std::string want = committed_.xml();
   if (xml.str() != want)
@@ -399,7 +405,8 @@ SeedOutcome CacheHarness::outcome() {
                             committed_.version, current_.cache_blocks, current_.mappings.size(), ops_, skipped_, commits_,
                             errors_, in_flight_, cuts_, grows_, refused_, checks_);
   if (!out.passed && !opts_.save_images_dir.empty())
-    save_failing_image(disk_.current(), opts_.save_images_dir, scenario_, seed_, out.failures);
+    save_failing_image(failing_images(disk_, disk_.current(), commit_image_), opts_.save_images_dir, scenario_, seed_,
+                       out.failures);
   return out;
 }
 

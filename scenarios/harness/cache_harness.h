@@ -128,6 +128,10 @@ class CacheHarness {
   std::unique_ptr<seam::CacheMetadata> md_;  // through the seam: ours, or the run's engine
   CacheState committed_, current_;
   std::optional<CacheState> previous_;  // after a commit in flight was found durable: the one before
+  // With images being saved (--save-images, --report): the disk as committed_'s (previous_'s)
+  // commit left it, the expected side of a failing run's report.
+  [[nodiscard]] bool keep_images() const { return !opts_.save_images_dir.empty(); }
+  std::optional<sim::Image> commit_image_, previous_image_;
   Failures failures_;
   // Whether a failed call is the disk's doing: a fault during it, or (io and corruption errors)
   // one earlier in the transaction, whose deferred write error the next flush reports.

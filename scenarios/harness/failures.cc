@@ -22,13 +22,31 @@ std::string first_line_difference(const std::string& want, const std::string& go
   }
 }
 
-void save_failing_image(const sim::Image& image, const std::string& dir, const std::string& scenario,
+FailingImages failing_images(const sim::SimDisk& disk, sim::Image found, const std::optional<sim::Image>& last_commit) {
+  FailingImages out{std::move(found), last_commit, std::nullopt};
+  if (disk.logging()) out.written = disk.log().engine_view();
+  return out;
+}
+
+void save_failing_image(const FailingImages& images, const std::string& dir, const std::string& scenario,
                         std::uint64_t seed, std::vector<std::string>& failures) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   const std::string path = fmt::format("{}/{}-seed{}.bin", dir, scenario, seed);
-  if (Status s = image.save(path); s) failures.push_back(fmt::format("image saved: {}", path));
-  else failures.push_back(fmt::format("image not saved: {}", s.error().to_string()));
+  if (Status s = images.found.save(path); !s) {
+    failures.push_back(fmt::format("image not saved: {}", s.error().to_string()));
+    return;
+  }
+  std::string also;
+  auto save = [&](const std::optional<sim::Image>& image, const char* suffix, const char* what) {
+    if (!image) return;
+    const std::string p = fmt::format("{}/{}-seed{}.{}.bin", dir, scenario, seed, suffix);
+    if (Status s = image->save(p); s) also += fmt::format("; {}: {}", what, p);
+    else also += fmt::format("; {} not saved: {}", what, s.error().to_string());
+  };
+  save(images.last_commit, "expected", "as the last commit left it");
+  save(images.written, "written", "as the engine last wrote it");
+  failures.push_back(fmt::format("image saved: {}{}", path, also));
 }
 
 }  // namespace pdsim::scenarios

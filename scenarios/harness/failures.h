@@ -7,12 +7,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "sim/image.h"
+#include "sim/sim_disk.h"
 
 namespace pdsim::scenarios {
 
@@ -47,9 +49,22 @@ class Failures {
                                                 std::string_view want_name = "expected",
                                                 std::string_view got_name = "found");
 
-// A failing run's image, kept for `pdsim check` / thin_check: written to
-// DIR/SCENARIO-seedN.bin (DIR made if need be) with a failure line saying where, or why not.
-void save_failing_image(const sim::Image& image, const std::string& dir, const std::string& scenario,
+// A failing run's disk, as the report and `pdsim check` / thin_check read it.
+struct FailingImages {
+  sim::Image found;                       // what the run's checks read
+  std::optional<sim::Image> last_commit;  // the disk as the run's last successful commit left it
+  std::optional<sim::Image> written;      // every block as the engine last wrote it (WriteLog::engine_view)
+};
+
+// The images of `disk` for a failing run: `found` as given, `last_commit` when kept, and the
+// engine's view when the disk logged its writes from the start.
+[[nodiscard]] FailingImages failing_images(const sim::SimDisk& disk, sim::Image found,
+                                           const std::optional<sim::Image>& last_commit);
+
+// Writes DIR/SCENARIO-seedN.bin (DIR made if need be) and, when present,
+// SCENARIO-seedN.expected.bin (the last commit) and SCENARIO-seedN.written.bin (the engine's
+// view), with a failure line saying where, or why not.
+void save_failing_image(const FailingImages& images, const std::string& dir, const std::string& scenario,
                         std::uint64_t seed, std::vector<std::string>& failures);
 
 }  // namespace pdsim::scenarios

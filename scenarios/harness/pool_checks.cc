@@ -127,6 +127,7 @@ void PoolHarness::expect_rolled_back(const PoolState& attempted) {
     if (!(attempted == committed_)) in_flight_ = attempted;  // its superblock may still land
   } else if (*state == attempted) {
     committed_ = attempted;  // the failed commit's superblock was written and read back
+    keep_commit_image();
     in_flight_.reset();
   } else {
     return fail(fmt::format("after an aborted transaction the pool is neither the committed nor the attempted state: {}",
@@ -158,6 +159,7 @@ void PoolHarness::reopen_and_verify(const char* why, const std::optional<PoolSta
     // the last committed transaction, exactly
   } else if (attempted && *state == *attempted) {
     committed_ = *attempted;  // the transaction being committed, whose superblock became durable
+    keep_commit_image();
   } else {
     fail(fmt::format("after {} the pool is not the last committed transaction: {}", why, state->diff(committed_)));
   }

@@ -73,8 +73,13 @@ bool PoolHarness::start() {
   pool_ = std::move(p).value();
   if (Status s = oracle_.restart(); !s) fail(fmt::format("oracle: {}", s.error().to_string()));
   committed_ = current_ = PoolState{};
+  keep_commit_image();
   mark_clean();
   return !failed();
+}
+
+void PoolHarness::keep_commit_image() {
+  if (!opts_.save_images_dir.empty()) commit_image_ = disk_.current();
 }
 
 PoolHarness::OpStart PoolHarness::op_start() const { return {pool_->mode(), disk_.counters().faults_fired()}; }
@@ -136,6 +141,7 @@ Status PoolHarness::apply(Fn&& fn, std::optional<PoolState> after, bool commits_
   const PoolState& attempted = commits_after && after ? *after : current_;
   if (committed_now) {
     committed_ = attempted;
+    keep_commit_image();
     in_flight_.reset();
     if (s) mark_clean();
   }
@@ -184,6 +190,7 @@ Status PoolHarness::write(std::uint64_t id, std::uint64_t vblock) {
   const bool committed_inside = pool_->metadata().commits() > commits_before;
   if (committed_inside) {
     committed_ = current_;  // a write commits (before its insert) when space runs low
+    keep_commit_image();    // (with the insert's shadow writes, to blocks that commit left free)
     in_flight_.reset();
     mark_clean();
     meta_free_at_clean_.reset();  // measured after the insert that followed the commit: no baseline
@@ -346,7 +353,8 @@ SeedOutcome PoolHarness::outcome(std::string summary) {
   out.summary = std::move(summary) + "; " + counters();
   out.divergence = divergence_;
   if (!out.passed && !opts_.save_images_dir.empty())
-    save_failing_image(disk_.current(), opts_.save_images_dir, scenario_, seed_, out.failures);
+    save_failing_image(failing_images(disk_, disk_.current(), commit_image_), opts_.save_images_dir, scenario_, seed_,
+                       out.failures);
   return out;
 }
 

@@ -155,6 +155,10 @@ class PoolHarness {
   thin::PoolTable table_;
   std::unique_ptr<thin::Pool> pool_;
   PoolState committed_, current_;
+  // With images being saved (--save-images, --report): the disk as committed_'s commit left it,
+  // the expected side of a failing run's report. Kept at each point committed_ moves.
+  void keep_commit_image();
+  std::optional<sim::Image> commit_image_;
   std::optional<PoolState> in_flight_;  // a commit that failed after its superblock may be durable
   Failures failures_;
   bool stopped_ = false;

@@ -2,10 +2,8 @@
 #include "scenarios/runner/html_report.h"
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <filesystem>
-#include <functional>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -14,8 +12,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "core/common/endian.h"
-#include "core/pack/block_kind.h"
+#include "scenarios/runner/block_view.h"
 #include "sim/image.h"
 
 namespace pdsim::scenarios {
@@ -54,7 +51,8 @@ table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: 2
 .disk { margin-left: 2em; font-family: monospace; color: #444; }
 .disk.cut { color: #c00; font-weight: bold; } .disk.result { color: #a40; } .disk.failed { color: #c00; }
 .op.failed { outline: 2px solid #c00; outline-offset: 1px; } .failed-ops { color: #c00; font-family: monospace; }
-.named { outline: 2px solid #c00; } .path { font-family: monospace; }
+.named { outline: 2px solid #c00; } .path { font-family: monospace; } p.diff { color: #c00; }
+tr.diff td, tr.diff th { background: #fde8e8; } td.mark { color: #c00; font-weight: bold; text-align: center; } td.lost { background: #fff1d6; }
 .bar { background: #4a7bd0; height: 12px; display: inline-block; vertical-align: middle; }
 .legend span { display: inline-block; margin-right: 1em; }
 )";
@@ -86,13 +84,17 @@ std::string op_class(const std::string& line) {
   return "write other";
 }
 
-// The blocks a failure names ("block 22", "[block 9]"), in order, without repeats.
+// The metadata blocks a failure names ("block 22", "[block 9]", "array block 6"), in order,
+// without repeats; not the blocks of another space ("cache block 453", "origin block 9", "data
+// block 7", "virtual block 3").
 std::vector<BlockNr> named_blocks(const std::vector<std::string>& failures) {
   std::vector<BlockNr> out;
-  const std::regex re("block (\\d{1,12})");
+  const std::regex re("(\\w+ )?block (\\d{1,12})");
+  const std::set<std::string> other_spaces = {"cache ", "origin ", "data ", "virtual ", "thin "};
   for (const auto& f : failures) {
     for (auto it = std::sregex_iterator(f.begin(), f.end(), re); it != std::sregex_iterator(); ++it) {
-      const BlockNr b = std::stoull((*it)[1].str());
+      if (other_spaces.count((*it)[1].str())) continue;
+      const BlockNr b = std::stoull((*it)[2].str());
       if (std::find(out.begin(), out.end(), b) == out.end()) out.push_back(b);
     }
     if (!out.empty()) break;  // the first failure that names blocks: the symptom
@@ -101,127 +103,91 @@ std::vector<BlockNr> named_blocks(const std::vector<std::string>& failures) {
   return out;
 }
 
-std::uint64_t u64(const std::uint8_t* p) { return load_le<std::uint64_t>(p); }
-std::uint32_t u32(const std::uint8_t* p) { return load_le<std::uint32_t>(p); }
-
-// One block of the image, decoded as far as its kind says.
-std::string decode_block(const sim::Image& image, BlockNr b) {
-  if (b >= image.nr_blocks()) return fmt::format("<p>block {} is past the end of the image ({} blocks)</p>", b, image.nr_blocks());
-  std::array<std::uint8_t, kBlockSize> d{};
-  image.read(b, d);
-  const auto kind = pack::classify_block(d);
+// Block b, decoded, as a two-column table (no image to compare with).
+std::string block_table(const sim::Image& image, BlockNr b) {
   std::string rows;
-  auto row = [&](const std::string& k, const std::string& v) { rows += fmt::format("<tr><th>{}</th><td class=\"mono\">{}</td></tr>", esc(k), esc(v)); };
-  row("checksum field", fmt::format("{:#010x}", u32(d.data())));
-  if (!kind) {
-    const bool zero = std::all_of(d.begin(), d.end(), [](std::uint8_t x) { return x == 0; });
-    row("kind", zero ? "all zeros (never written, or lost)" : "no valid checksum for any metadata kind");
-  } else {
-    row("kind", std::string(pack::to_string(*kind)));
-    switch (*kind) {
-      case pack::BlockKind::btree_node: {
-        const std::uint32_t nr = u32(d.data() + 16), max = u32(d.data() + 20), vsize = u32(d.data() + 24);
-        row("flags", fmt::format("{} ({})", u32(d.data() + 4), (u32(d.data() + 4) & 1) ? "internal" : "leaf"));
-        row("blocknr field", std::to_string(u64(d.data() + 8)));
-        row("nr_entries / max_entries / value_size", fmt::format("{} / {} / {}", nr, max, vsize));
-        std::string keys, values;
-        const std::uint32_t shown = std::min<std::uint32_t>(std::min(nr, max), 16);
-        for (std::uint32_t i = 0; i < shown && 32 + 8 * std::size_t{max} + std::size_t{vsize} * (i + 1) <= kBlockSize; ++i) {
-          keys += fmt::format("{}{}", i ? " " : "", u64(d.data() + 32 + 8 * i));
-          if (vsize >= 8) values += fmt::format("{}{}", i ? " " : "", u64(d.data() + 32 + 8 * std::size_t{max} + std::size_t{vsize} * i));
-        }
-        row(fmt::format("keys (first {})", shown), keys);
-        row("values' first 8 bytes", values);
-        break;
-      }
-      case pack::BlockKind::sm_bitmap: {
-        std::array<std::uint64_t, 4> counts{};
-        for (std::size_t i = 16; i < kBlockSize; ++i)
-          for (unsigned s = 0; s < 8; s += 2) ++counts[(d[i] >> s) & 3u];
-        row("blocknr field", std::to_string(u64(d.data() + 8)));
-        row("entries at count 0 / 1 / 2 / 3+", fmt::format("{} / {} / {} / {}", counts[0], counts[1], counts[2], counts[3]));
-        break;
-      }
-      case pack::BlockKind::sm_index: {
-        row("blocknr field", std::to_string(u64(d.data() + 8)));
-        for (std::size_t e = 0; e < 4; ++e) {
-          const std::uint8_t* p = d.data() + 16 + 16 * e;
-          row(fmt::format("entry {}", e), fmt::format("bitmap {} nr_free {} none_free_before {}", u64(p), u32(p + 8), u32(p + 12)));
-        }
-        break;
-      }
-      case pack::BlockKind::array_block:
-        row("max_entries / nr_entries / value_size", fmt::format("{} / {} / {}", u32(d.data() + 4), u32(d.data() + 8), u32(d.data() + 12)));
-        row("blocknr field", std::to_string(u64(d.data() + 16)));
-        break;
-      case pack::BlockKind::thin_superblock:
-        row("flags / version / time", fmt::format("{} / {} / {}", u32(d.data() + 4), u32(d.data() + 40), u32(d.data() + 44)));
-        row("transaction id", std::to_string(u64(d.data() + 48)));
-        row("held root (metadata snapshot)", std::to_string(u64(d.data() + 56)));
-        row("data space map: nr_blocks / allocated / bitmap root / ref root",
-            fmt::format("{} / {} / {} / {}", u64(d.data() + 64), u64(d.data() + 72), u64(d.data() + 80), u64(d.data() + 88)));
-        row("metadata space map: nr_blocks / allocated / bitmap root / ref root",
-            fmt::format("{} / {} / {} / {}", u64(d.data() + 192), u64(d.data() + 200), u64(d.data() + 208), u64(d.data() + 216)));
-        row("mapping root / details root", fmt::format("{} / {}", u64(d.data() + 320), u64(d.data() + 328)));
-        row("data block size / metadata blocks", fmt::format("{} / {}", u32(d.data() + 336), u64(d.data() + 344)));
-        break;
-      case pack::BlockKind::cache_superblock:
-        row("flags / version", fmt::format("{} / {}", u32(d.data() + 4), u32(d.data() + 40)));
-        row("mapping / hint / discard / dirty root",
-            fmt::format("{} / {} / {} / {}", u64(d.data() + 192), u64(d.data() + 200), u64(d.data() + 208), u64(d.data() + 284)));
-        row("cache blocks", std::to_string(u32(d.data() + 240)));
-        break;
-      case pack::BlockKind::era_superblock: break;
-    }
-  }
+  for (const auto& f : decode_block(image, b))
+    rows += fmt::format("<tr><th>{}</th><td class=\"mono\">{}</td></tr>", esc(f.name), esc(f.value));
   return fmt::format("<table id=\"block-{}\" class=\"named\">{}</table>", b, rows);
 }
 
-// How the durable superblock reaches block `target` in a thin image: superblock -> mapping tree
-// (top level, then each device's tree) or details tree, or the space maps' index and bitmaps.
-// Only blocks with a valid btree-node checksum are followed. "" when no path reaches it.
-std::string thin_path_to(const sim::Image& image, BlockNr target) {
-  std::array<std::uint8_t, kBlockSize> sb{};
-  image.read(0, sb);
-  if (pack::classify_block(sb) != pack::BlockKind::thin_superblock) return "";
-  std::set<BlockNr> seen;
-  std::vector<std::string> path;
-  // Depth-first through btree nodes; `subtrees`: a leaf's values are the roots of trees below
-  // (the mapping tree's top level).
-  std::function<bool(BlockNr, const std::string&, bool)> visit = [&](BlockNr b, const std::string& what,
-                                                                    bool subtrees) -> bool {
-    if (b >= image.nr_blocks() || path.size() > 12) return false;
-    path.push_back(fmt::format("{} (block {})", what, b));
-    if (b == target) return true;
-    if (!seen.insert(b).second) return path.pop_back(), false;
-    std::array<std::uint8_t, kBlockSize> d{};
-    image.read(b, d);
-    if (pack::classify_block(d) != pack::BlockKind::btree_node) return path.pop_back(), false;
-    const bool internal = (u32(d.data() + 4) & 1) != 0;
-    const std::uint32_t nr = u32(d.data() + 16), max = u32(d.data() + 20), vsize = u32(d.data() + 24);
-    if (max == 0 || vsize < 8 || 32 + std::size_t{max} * (8 + vsize) > kBlockSize) return path.pop_back(), false;
-    for (std::uint32_t i = 0; i < std::min(nr, max); ++i) {
-      const std::uint64_t key = u64(d.data() + 32 + 8 * std::size_t{i});
-      const std::uint64_t value = u64(d.data() + 32 + 8 * std::size_t{max} + std::size_t{vsize} * i);
-      if (internal && visit(value, fmt::format("node, key {}", key), subtrees)) return true;
-      if (!internal && subtrees && visit(value, fmt::format("device {}'s mapping tree", key), false)) return true;
-    }
-    path.pop_back();
-    return false;
-  };
-  const bool found = visit(u64(sb.data() + 320), "mapping tree", true) || visit(u64(sb.data() + 328), "details tree", false);
-  if (found) return "superblock → " + fmt::format("{}", fmt::join(path, " → "));
-  // The metadata space map: its index block, and the bitmaps the index names.
-  const BlockNr index = u64(sb.data() + 208);
-  if (index == target) return fmt::format("superblock → metadata space map index (block {})", index);
-  if (index < image.nr_blocks()) {
-    std::array<std::uint8_t, kBlockSize> d{};
-    image.read(index, d);
-    for (std::size_t e = 0; e < 255; ++e)
-      if (u64(d.data() + 16 + 16 * e) == target && target != 0)
-        return fmt::format("superblock → metadata space map index (block {}) → bitmap {} (block {})", index, e, target);
+// Block b in the last commit's image against the failing run's, and against what the engine last
+// wrote when that image is there: one row per field, the rows where found differs from expected
+// marked (class "diff", a red "≠" and a tinted background), and the cells where what was written
+// differs from what was found (class "lost": the disk did not keep the engine's write).
+std::string compare_table(const sim::Image& expected, const sim::Image& found, const sim::Image* written, BlockNr b,
+                          std::size_t& differing, std::size_t& lost) {
+  std::string rows = fmt::format("<tr><th>field</th><th>expected (last commit)</th><th></th><th>found (failing run)</th>{}</tr>",
+                                 written ? "<th></th><th>written (the engine's last write)</th>" : "");
+  differing = lost = 0;
+  for (const auto& r : compare_block(expected, found, written, b)) {
+    differing += r.differs && r.name != "bytes";
+    lost += r.lost && r.name != "bytes";
+    rows += fmt::format("<tr{} data-field=\"{}\"><th>{}</th><td class=\"mono\">{}</td><td class=\"mark\">{}</td>"
+                        "<td class=\"mono\">{}</td>",
+                        r.differs ? " class=\"diff\"" : "", esc(r.name), esc(r.name), esc(r.expected),
+                        r.differs ? "≠" : "", esc(r.found));
+    if (written)
+      rows += fmt::format("<td class=\"mark\">{}</td><td class=\"mono{}\">{}</td>", r.lost ? "≠" : "",
+                          r.lost ? " lost" : "", esc(r.written));
+    rows += "</tr>";
   }
-  return "";
+  return fmt::format("<table id=\"block-{}\" class=\"named compare\">{}</table>", b, rows);
+}
+
+// One block's part of "What the checks found": the disk's failed writes of it, where the found
+// image's superblock reaches it and, with the last commit's image, where that commit reached it and
+// both contents field by field. Whether a difference is an error depends on reachability: a block
+// the last commit reached must read back the same (copy-on-write never overwrites it), a block
+// it did not reach was free and any content is legal, and the found superblock must not reach a
+// block the last commit did not (that is a transaction that was not committed).
+std::string block_section(BlockNr b, bool named, const std::vector<std::string>& failed_lines, const sim::Image& found,
+                          const sim::Image* expected, const sim::Image* written) {
+  std::string out = fmt::format("<h3>Block {}{}</h3>\n", b,
+                                b != 0 ? "" : named ? " (the superblock)"
+                                                    : " (the superblock: the failure does not name it, but it decides "
+                                                      "what the image's metadata reaches)");
+  // A write of this block the disk failed is most often the answer.
+  for (const auto& f : failed_lines)
+    if (f.find(fmt::format(": write {} ", b)) != std::string::npos)
+      out += fmt::format("<p class=\"failed-ops\" id=\"failed-write-of-block-{}\">the disk failed a write of this "
+                         "block: {}</p>\n", b, esc(f));
+  // Paths are traced from a thin or cache superblock; nullopt: no such superblock to trace from.
+  const auto path = path_to(found, b);
+  if (b != 0)
+    out += !path              ? "<p class=\"path\">Found: block 0 is no thin or cache superblock; no path is traced.</p>\n"
+           : !path->empty()   ? fmt::format("<p class=\"path\" id=\"path-to-block-{}\">Found: {}</p>\n", b, esc(*path))
+                              : "<p class=\"path\">Found: the image's superblock does not reach it.</p>\n";
+  if (!expected) return out + block_table(found, b) + "\n";
+
+  const auto was = path_to(*expected, b);
+  const bool traced = path && was && b != 0;
+  const bool free_then = traced && was->empty();
+  if (traced) {
+    if (!was->empty())
+      out += fmt::format("<p class=\"path{}\" id=\"expected-path-to-block-{}\">{}Expected: {}</p>\n",
+                         path->empty() ? " diff" : "", b, path->empty() ? "≠ " : "", esc(*was));
+    else if (!path->empty())
+      out += fmt::format("<p class=\"path diff\" id=\"unexpected-reach-{}\">≠ Expected: the last commit does not "
+                         "reach this block (it was free then), yet the found superblock does: the found metadata is not "
+                         "the last commit's.</p>\n", b);
+    else
+      out += "<p class=\"path\">Expected: the last commit does not reach it either: free then, so its content there "
+             "is no expectation.</p>\n";
+  }
+  std::size_t differing = 0, lost = 0;
+  const std::string table = compare_table(*expected, found, written, b, differing, lost);
+  std::string verdict = differing ? fmt::format("Found differs from expected in {} decoded field{}{}.", differing,
+                                                differing == 1 ? "" : "s",
+                                                free_then ? ", but the last commit did not use the block, so that is "
+                                                            "no error by itself" : "")
+                                  : "Found and expected decode the same.";
+  if (written)
+    verdict += lost ? fmt::format(" The engine's last write of it is not what the disk holds ({} field{} differ{}): the "
+                                  "disk failed, dropped, tore or changed that write, or a power cut lost it.",
+                                  lost, lost == 1 ? "" : "s", lost == 1 ? "s" : "")
+                    : " The disk holds what the engine last wrote to it.";
+  return out + fmt::format("<p id=\"differences-in-block-{}\">{}</p>\n{}\n", b, verdict, table);
 }
 
 }  // namespace
@@ -233,6 +199,12 @@ Result<std::string> write_seed_page(const std::string& dir, const SeedPage& p) {
   std::string body = fmt::format("<h1>{} seed {}: failed</h1>\n", esc(p.scenario), p.seed);
   body += "<div class=\"failure\" id=\"failure\">";
   for (const auto& f : p.failures) body += fmt::format("<p>{}</p>", esc(f));
+  // The page's trace and images are of the replay; when it failed first with another line, say so
+  // (and name blocks from it below).
+  const bool replay_differs = !p.replay_failures.empty() && (p.failures.empty() || p.replay_failures.front() != p.failures.front());
+  if (replay_differs)
+    body += fmt::format("<p id=\"replay-failure\">The replay this page shows (trace, timeline, blocks) fails first with: "
+                        "{}</p>", esc(p.replay_failures.front()));
   body += "</div>\n<h2>Reproduce</h2>\n";
   body += fmt::format("<pre id=\"reproduce\">{}{}</pre>\n", esc(p.reproduce), p.replay.empty() ? "" : "\n" + esc(p.replay));
 
@@ -282,7 +254,22 @@ Result<std::string> write_seed_page(const std::string& dir, const SeedPage& p) {
   if (!failed_ops.empty())
     body += fmt::format("<p>Operations the disk failed (outlined in red above):</p><ul class=\"failed-ops\">{}</ul>\n", failed_ops);
   body += "<h2>What the checks found</h2>\n";
-  const auto blocks = named_blocks(p.failures);
+  const std::vector<BlockNr> named = named_blocks(replay_differs ? p.replay_failures : p.failures);
+  std::vector<BlockNr> blocks = named;
+  std::string expected_note;
+  auto load = [&](const std::string& path, const char* what) -> std::optional<sim::Image> {
+    if (path.empty()) return std::nullopt;
+    auto image = sim::Image::load(path);
+    if (image) return std::move(image).value();
+    expected_note += fmt::format("<p>{} could not be read: {}</p>\n", what, esc(image.error().to_string()));
+    return std::nullopt;
+  };
+  const std::optional<sim::Image> expected = load(p.expected_image_path, "The last commit's image");
+  const std::optional<sim::Image> written = expected ? load(p.written_image_path, "The engine's view") : std::nullopt;
+  // With the last commit to compare against, the superblock comes first: it decides which blocks
+  // the found image's metadata reaches.
+  if (expected && std::find(blocks.begin(), blocks.end(), BlockNr{0}) == blocks.end()) blocks.insert(blocks.begin(), 0);
+  body += expected_note;
   if (blocks.empty()) {
     body += "<p>The failure names no block.</p>\n";
   } else if (p.image_path.empty()) {
@@ -290,23 +277,22 @@ Result<std::string> write_seed_page(const std::string& dir, const SeedPage& p) {
   } else if (auto img = sim::Image::load(p.image_path); !img) {
     body += fmt::format("<p>The image could not be read: {}</p>\n", esc(img.error().to_string()));
   } else {
-    body += fmt::format("<p>As the image the failing run saved holds them ({}): the durable image its checks read, "
-                        "or for a run that checks several, the disk at its end, unflushed writes included.</p>\n",
+    body += fmt::format("<p>Found: as the image the failing run saved holds them ({}), the durable image its checks "
+                        "read, or for a run that checks several, the disk at its end, unflushed writes included.</p>\n",
                         esc(p.image_path));
-    for (BlockNr b : blocks) {
-      body += fmt::format("<h3>Block {}</h3>\n", b);
-      // A write of this block the disk failed is most often the answer.
-      for (const auto& f : failed_lines)
-        if (f.find(fmt::format(": write {} ", b)) != std::string::npos)
-          body += fmt::format("<p class=\"failed-ops\" id=\"failed-write-of-block-{}\">the disk failed a write of this "
-                              "block: {}</p>\n", b, esc(f));
-      if (const std::string path = thin_path_to(*img, b); !path.empty())
-        body += fmt::format("<p class=\"path\" id=\"path-to-block-{}\">{}</p>\n", b, esc(path));
-      else
-        body += "<p class=\"path\">No path from a thin superblock of this image reaches it (unreferenced, or not thin "
-                "metadata).</p>\n";
-      body += decode_block(*img, b) + "\n";
-    }
+    if (expected)
+      body += fmt::format("<p>Expected: as the run's last successful commit left them ({}), the transaction a crash or "
+                          "an error must roll back to. A block that commit does not reach was free in it: its content "
+                          "there is no expectation. Rows where found differs from expected are marked ≠.</p>\n",
+                          esc(p.expected_image_path));
+    if (written)
+      body += fmt::format("<p>Written: each block as the engine last wrote it ({}), whether or not the disk kept the "
+                          "write, before a power cut or after. A ≠ before it marks a write the disk did not keep as "
+                          "sent.</p>\n",
+                          esc(p.written_image_path));
+    for (BlockNr b : blocks)
+      body += block_section(b, std::find(named.begin(), named.end(), b) != named.end(), failed_lines, *img,
+                            expected ? &*expected : nullptr, written ? &*written : nullptr);
   }
   body += "<h2>Steps and disk operations</h2>\n" + steps_html;
   PDSIM_TRY(write_file(dir + "/" + name, page(fmt::format("{} seed {}", p.scenario, p.seed), body)));

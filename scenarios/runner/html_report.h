@@ -7,7 +7,10 @@
 // that reproduce and replay it; a timeline of the disk (every write with its block and the kind
 // of metadata block it carries, flushes, the power cuts and which pending writes each kept); and,
 // for each block the failure names, that block as it is on the failing run's disk, decoded (node
-// header and keys, bitmap counts, index entries, array header, superblock fields).
+// header and keys, bitmap counts, index entries, array header, superblock fields), with its path
+// from the superblock; and, when the run saved the disk as its last successful commit left it,
+// that commit's block beside it field by field, the differences marked (the superblock first), and
+// beside both the block as the engine last wrote it, marking writes the disk did not keep.
 #pragma once
 
 #include <cstdint>
@@ -27,7 +30,12 @@ struct SeedPage {
   std::string reproduce;              // the command
   std::string replay;                 // "" when the scenario has no steps
   std::string trace;                  // what --trace printed for the replay (steps and disk lines)
+  // The failure lines of that replay: the run the trace and the images are of. Shrinking keeps a
+  // list of steps that fails, not necessarily with the same first failure.
+  std::vector<std::string> replay_failures;
   std::string image_path;             // the failing run's disk image ("" when none was saved)
+  std::string expected_image_path;    // the disk as the run's last successful commit left it ("" when none)
+  std::string written_image_path;     // every block as the engine last wrote it ("" when none)
 };
 
 // DIR/SCENARIO-seedN.html; returns its file name (without DIR).

@@ -167,14 +167,20 @@ void write_report_page(const RunRequest& req, const Scenario& sc, std::uint64_t 
   traced.thin_check = ThinCheck::never;
   traced.save_images_dir = req.report_dir;
   std::ostringstream trace;
+  SeedOutcome replayed;
   {
     ScopedBugs on(req.bugs);
-    if (sc.replay && (shrunk || sc.generate)) (void)sc.replay(seed, shrunk ? shrunk->steps : sc.generate(seed), traced, trace);
-    else (void)sc.run(seed, traced, trace);
+    if (sc.replay && (shrunk || sc.generate)) replayed = sc.replay(seed, shrunk ? shrunk->steps : sc.generate(seed), traced, trace);
+    else replayed = sc.run(seed, traced, trace);
   }
   page.trace = trace.str();
+  page.replay_failures = replayed.failures;
   const std::string image = fmt::format("{}/{}-seed{}.bin", req.report_dir, sc.name, seed);
   if (std::filesystem::exists(image)) page.image_path = image;
+  const std::string expected = fmt::format("{}/{}-seed{}.expected.bin", req.report_dir, sc.name, seed);
+  if (std::filesystem::exists(expected)) page.expected_image_path = expected;
+  const std::string engine_view = fmt::format("{}/{}-seed{}.written.bin", req.report_dir, sc.name, seed);
+  if (std::filesystem::exists(engine_view)) page.written_image_path = engine_view;
   auto written = write_seed_page(req.report_dir, page);
   if (!written) {
     err << fmt::format("pdsim run: --report: {}\n", written.error().message());

@@ -70,6 +70,7 @@ SeedOutcome run_a(std::uint64_t seed, const RunOptions& opts, std::ostream& trac
   };
   Mappings committed;
   bool second_committed = false;
+  sim::Image commit_image;  // the disk as the last successful commit left it (for --report)
   {
     phase(0, fmt::format("format, create thin 1, map {} blocks, commit transaction 1", before));
     auto md = thin::PoolMetadata::format(disk, kDataBlockSize);
@@ -80,6 +81,7 @@ SeedOutcome run_a(std::uint64_t seed, const RunOptions& opts, std::ostream& trac
     if (s) s = (*md)->set_transaction_id(0, 1);
     if (s) s = (*md)->commit();
     if (!s) return run.fail(fmt::format("setting up transaction 1: {}", s.error().to_string())), run.outcome(summary());
+    commit_image = disk.current();
 
     Mappings attempted = committed;
     phase(1, fmt::format("map {} more blocks, commit transaction 2 with its write {} failing", during, nth_write));
@@ -96,6 +98,7 @@ SeedOutcome run_a(std::uint64_t seed, const RunOptions& opts, std::ostream& trac
     if (commit) {
       committed = attempted;  // the fault missed the commit: transaction 2 is legitimate
       second_committed = true;
+      commit_image = disk.current();
     }
     if (opts.trace && !commit) trace << fmt::format("    result: {}\n", commit.error().to_string());
     phase(2, "abort");
@@ -117,7 +120,7 @@ SeedOutcome run_a(std::uint64_t seed, const RunOptions& opts, std::ostream& trac
   if (run.failed()) {
     if (!opts.save_images_dir.empty()) {
       std::vector<std::string> saved;  // the durable image the checks read
-      save_failing_image(disk.durable(), opts.save_images_dir,
+      save_failing_image(failing_images(disk, disk.durable(), commit_image), opts.save_images_dir,
                          "seed_a_nonatomic_commit_superblock_after_failed_flush", seed, saved);
     }
     return run.outcome(summary());
