@@ -56,7 +56,7 @@ std::vector<BlockField> decode_block(const sim::Image& image, BlockNr b) {
       case pack::BlockKind::sm_bitmap: {
         std::array<std::uint64_t, 4> counts{};
         for (std::size_t i = 16; i < kBlockSize; ++i)
-          for (unsigned s = 0; s < 8; s += 2) ++counts[(d[i] >> s) & 3u];
+          for (unsigned s = 0; s < 8; s += 2) ++counts[(static_cast<unsigned>(d[i]) >> s) & 3u];
         row("blocknr field", std::to_string(u64(d.data() + 8)));
         row("entries at count 0 / 1 / 2 / 3+", fmt::format("{} / {} / {} / {}", counts[0], counts[1], counts[2], counts[3]));
         break;
