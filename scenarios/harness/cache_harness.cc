@@ -69,7 +69,12 @@ void CacheHarness::fail(std::string what) {
   if (!stopped()) failures_.add(std::move(what));  // nothing after a known divergence is judged
 }
 
+void CacheHarness::note(const std::string& line) {
+  if (opts_.trace) trace_ << "    " << line << "\n";
+}
+
 bool CacheHarness::unexplained(std::uint64_t faults_at_call, const std::string& what, const Error& e) {
+  note(fmt::format("result: {}", e.to_string()));
   if (e.kind() == ErrorKind::dropped) {
     const std::uint64_t now = disk_.counters().faults_fired();
     if (now != faults_at_call || now != faults_at_clean_) {
@@ -186,6 +191,7 @@ void CacheHarness::commit(const std::string& what, bool clean) {
   previous_.reset();
   committed_ = current_ = attempted;
   if (keep_images()) commit_image_ = disk_.current();
+  note(fmt::format("cache: committed txn {}{}", committed_.stats.write_hits, clean ? " (clean shutdown)" : ""));
   expect_durable(std::nullopt, "after a commit");
 }
 
@@ -198,6 +204,7 @@ void CacheHarness::recover(const std::optional<CacheState>& attempted) {
     s = md_->abort();
   }
   if (!s) return fail(fmt::format("abort after an injected error: {}", s.error().to_string()));
+  note(fmt::format("cache: aborted{}", retried ? " (the first abort failed; retried with the faults off)" : ""));
   expect_durable(attempted, "after an aborted transaction");
   if (retried && engine().abort_retry_reopens() && !failed()) after_reopen("after a failed abort");
   current_ = committed_;
@@ -216,6 +223,7 @@ void CacheHarness::power_cut(sim::PowerCutPolicy policy) {
     md_ = std::move(reopened).value();
     faults_at_clean_ = disk_.counters().faults_fired();
   }
+  note(fmt::format("cache: reopened after the cut, clean shutdown {}", md_->clean_when_opened()));
   expect_durable(std::nullopt, "after a power cut and reopen");
   after_reopen(fmt::format("after a power cut ({})", sim::to_string(policy)));
   current_ = committed_;
@@ -263,6 +271,7 @@ void CacheHarness::expect_durable(const std::optional<CacheState>& attempted, co
     commit_image_ = std::move(previous_image_);
     previous_image_.reset();
   }
+  note(fmt::format("cache: the metadata reads back as txn {}; the last commit is txn {}", txn, committed_.stats.write_hits));
   const std::string want = committed_.xml();
   if (xml.str() != want)
     fail(fmt::format("{}: the durable metadata (txn {}) is not the last commit (txn {}){}: {}", when, txn,

@@ -115,6 +115,8 @@ class CacheHarness {
   // after a fault (ErrorKind::dropped), which ends it as a known divergence. True if handled.
   [[nodiscard]] bool unexplained(std::uint64_t faults_at_call, const std::string& what, const Error& e);
   std::string divergence_;
+  // --trace: one line under the current step (what a call returned, commits, aborts, reopens).
+  void note(const std::string& line);
   // A shrink the kernel's dm-array gets wrong was made (the kernel engine only): if the checker
   // then finds only a mapping array longer than the cache, that is the known kernel bug.
   std::string shrink_bug_possible_;
