@@ -127,7 +127,7 @@ void PoolHarness::expect_rolled_back(const PoolState& attempted) {
     if (!(attempted == committed_)) in_flight_ = attempted;  // its superblock may still land
   } else if (*state == attempted) {
     committed_ = attempted;  // the failed commit's superblock was written and read back
-    keep_commit_image();
+    committed_moved("the failed commit's superblock was written: it is the committed state");
     in_flight_.reset();
   } else {
     return fail(fmt::format("after an aborted transaction the pool is neither the committed nor the attempted state: {}",
@@ -159,7 +159,7 @@ void PoolHarness::reopen_and_verify(const char* why, const std::optional<PoolSta
     // the last committed transaction, exactly
   } else if (attempted && *state == *attempted) {
     committed_ = *attempted;  // the transaction being committed, whose superblock became durable
-    keep_commit_image();
+    committed_moved("the commit in flight became durable: it is the committed state");
   } else {
     fail(fmt::format("after {} the pool is not the last committed transaction: {}", why, state->diff(committed_)));
   }

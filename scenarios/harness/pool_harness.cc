@@ -73,12 +73,14 @@ bool PoolHarness::start() {
   pool_ = std::move(p).value();
   if (Status s = oracle_.restart(); !s) fail(fmt::format("oracle: {}", s.error().to_string()));
   committed_ = current_ = PoolState{};
-  keep_commit_image();
+  committed_moved("formatted");
   mark_clean();
   return !failed();
 }
 
-void PoolHarness::keep_commit_image() {
+void PoolHarness::committed_moved(const char* how) {
+  ++commit_moves_;
+  commit_how_ = how;
   if (!opts_.save_images_dir.empty()) commit_image_ = disk_.current();
 }
 
@@ -141,7 +143,7 @@ Status PoolHarness::apply(Fn&& fn, std::optional<PoolState> after, bool commits_
   const PoolState& attempted = commits_after && after ? *after : current_;
   if (committed_now) {
     committed_ = attempted;
-    keep_commit_image();
+    committed_moved("committed");
     in_flight_.reset();
     if (s) mark_clean();
   }
@@ -190,7 +192,8 @@ Status PoolHarness::write(std::uint64_t id, std::uint64_t vblock) {
   const bool committed_inside = pool_->metadata().commits() > commits_before;
   if (committed_inside) {
     committed_ = current_;  // a write commits (before its insert) when space runs low
-    keep_commit_image();    // (with the insert's shadow writes, to blocks that commit left free)
+    // (the image with the insert's shadow writes, to blocks that commit left free)
+    committed_moved("committed inside the write (free metadata ran low)");
     in_flight_.reset();
     mark_clean();
     meta_free_at_clean_.reset();  // measured after the insert that followed the commit: no baseline

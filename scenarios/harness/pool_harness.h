@@ -93,6 +93,10 @@ class PoolHarness {
   [[nodiscard]] bool has_pool() const { return pool_ != nullptr; }
   [[nodiscard]] const PoolState& model() const { return current_; }
   [[nodiscard]] const PoolState& committed() const { return committed_; }
+  // How many times the committed state moved (format, commits, a commit in flight found durable),
+  // and how it last did ("a commit", ...): a step's trace says so when the count changed.
+  [[nodiscard]] std::uint64_t commit_moves() const { return commit_moves_; }
+  [[nodiscard]] const char* last_commit_move() const { return commit_how_; }
   thin::PoolTable& table() { return table_; }
   [[nodiscard]] std::uint64_t operations() const { return ops_; }
   [[nodiscard]] std::string counters() const;
@@ -155,10 +159,13 @@ class PoolHarness {
   thin::PoolTable table_;
   std::unique_ptr<thin::Pool> pool_;
   PoolState committed_, current_;
-  // With images being saved (--save-images, --report): the disk as committed_'s commit left it,
-  // the expected side of a failing run's report. Kept at each point committed_ moves.
-  void keep_commit_image();
+  // Each point committed_ moves: counts it and says how (for --trace) and, with images being
+  // saved (--save-images, --report), keeps the disk as that commit left it, the expected side of
+  // a failing run's report.
+  void committed_moved(const char* how);
   std::optional<sim::Image> commit_image_;
+  std::uint64_t commit_moves_ = 0;
+  const char* commit_how_ = "";
   std::optional<PoolState> in_flight_;  // a commit that failed after its superblock may be durable
   Failures failures_;
   bool stopped_ = false;

@@ -217,7 +217,7 @@ Result<std::string> write_seed_page(const std::string& dir, const SeedPage& p) {
   while (std::getline(in, line)) {
     if (line.rfind("  step ", 0) == 0) {
       steps_html += fmt::format("<div class=\"step\"><span class=\"name\">{}</span></div>\n", esc(line.substr(2)));
-    } else if (line.rfind("    result: ", 0) == 0 || line.rfind("    pool ", 0) == 0 || line.rfind("    cache: ", 0) == 0) {
+    } else if (line.rfind("    result: ", 0) == 0 || line.rfind("    pool", 0) == 0 || line.rfind("    cache: ", 0) == 0) {
       steps_html += fmt::format("<div class=\"disk result\">{}</div>\n", esc(line.substr(4)));
     } else if (line.rfind("    disk #", 0) == 0) {
       const bool failed = line.find(" failed") != std::string::npos;

@@ -149,6 +149,7 @@ SeedOutcome replay_thin_steps(const char* name, std::uint64_t seed, const Steps&
   std::size_t traced = 0;  // write-log entries printed so far (--trace)
   for (std::size_t i = 0; i < steps.size() && !h.failed() && !h.stopped(); ++i) {
     if (opts.trace) trace_disk(h.disk(), traced, trace);
+    const std::uint64_t moves_before = h.commit_moves();
     std::istringstream in(steps[i]);
     std::string op;
     in >> op;
@@ -193,6 +194,7 @@ SeedOutcome replay_thin_steps(const char* name, std::uint64_t seed, const Steps&
       h.disk().set_plan(*plan);
     } else { h.fail(fmt::format("step {}: unknown step '{}'", i, steps[i])); break; }
     if (opts.trace && !s) trace << fmt::format("    result: {}\n", s.error().to_string());
+    if (opts.trace && h.commit_moves() != moves_before) trace << fmt::format("    pool: {}\n", h.last_commit_move());
     if (!s && h.has_pool()) {
       const thin::PoolMode m = h.pool().mode();
       // An aborted transaction: as dmtest does, tear down, check and re-activate (faults off).
