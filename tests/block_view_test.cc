@@ -137,6 +137,8 @@ TEST(SeedPage, ShowsExpectedFoundAndWrittenWithTheDifferencesMarked) {
   p.seed = 7;
   p.failures = {"checker: bad_checksum [block " + std::to_string(t.mapping_root_2) + "]: bad checksum in btree node"};
   p.reproduce = "./pdsim run made_up --seed 7";
+  p.trace = "  step 0: commit\n    disk #3: write 5 crc=00000001 (btree node)\n    disk #4: write 0 fua crc=00000002 (thin "
+            "superblock)\n    disk #5: power_cut kept=0\n";
   p.image_path = dir + "/found.bin";
   p.expected_image_path = dir + "/expected.bin";
   p.written_image_path = dir + "/written.bin";
@@ -153,6 +155,10 @@ TEST(SeedPage, ShowsExpectedFoundAndWrittenWithTheDifferencesMarked) {
   EXPECT_EQ(at("<tr class=\"diff\" data-field=\"data block size / metadata blocks\">"), std::string::npos);
   EXPECT_NE(at("id=\"unexpected-reach-" + std::to_string(t.mapping_root_2) + "\""), std::string::npos);
   EXPECT_NE(at("class=\"mono lost\""), std::string::npos);
+  // The timeline: a FUA superblock write gets its cap, and the cut its marker.
+  EXPECT_NE(at("class=\"op write superblock fua\""), std::string::npos);
+  EXPECT_NE(at("class=\"op write\" title=\"disk #3: write 5 crc=00000001 (btree node) [transaction 0]\""), std::string::npos);
+  EXPECT_NE(at("id=\"power-cut-1\""), std::string::npos);
 }
 
 }  // namespace

@@ -45,7 +45,7 @@ table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: 2
 .op.write { background: #4a7bd0; } .op.write.superblock { background: #7a2bb0; height: 26px; }
 .op.write.bitmap, .op.write.index { background: #3aa370; } .op.write.array { background: #d09a2a; }
 .op.write.other { background: #999; }
-.op.flush { width: 3px; height: 30px; background: #222; }
+.op.flush { width: 3px; height: 30px; background: #222; } .op.fua { border-top: 4px solid #222; }
 .op.cut { width: 6px; height: 36px; background: #d00; }
 .step { margin: .2em 0; } .step .name { font-family: monospace; }
 .disk { margin-left: 2em; font-family: monospace; color: #444; }
@@ -76,6 +76,8 @@ Status write_file(const std::string& path, const std::string& text) {
 std::string op_class(const std::string& line) {
   if (line.find(": power_cut") != std::string::npos) return "cut";
   if (line.find(": flush") != std::string::npos) return "flush";
+  // A FUA write ("write 7 fua"): durable when it returns; its mark gets a black cap.
+  if (line.find(" fua") != std::string::npos) return op_class(line.substr(0, line.find(" fua")) + line.substr(line.find(" fua") + 4)) + " fua";
   if (line.find("superblock)") != std::string::npos) return "write superblock";
   if (line.find("bitmap)") != std::string::npos) return "write bitmap";
   if (line.find("index)") != std::string::npos) return "write index";
@@ -248,7 +250,7 @@ Result<std::string> write_seed_page(const std::string& dir, const SeedPage& p) {
                       "numbers them the same).</p>\n",
                       writes, flushes, cuts);
   body += "<p class=\"legend\"><span>blue: btree node</span><span>purple: superblock</span><span>green: space-map "
-          "bitmap or index</span><span>amber: array block</span><span>black bar: flush</span><span>red bar: power "
+          "bitmap or index</span><span>amber: array block</span><span>black bar: flush</span><span>black cap: FUA write</span><span>red bar: power "
           "cut</span><span>red outline: failed</span></p>\n";
   body += fmt::format("<div class=\"timeline\" id=\"timeline\">{}</div>\n", timeline);
   if (!failed_ops.empty())
