@@ -179,10 +179,15 @@ std::string block_section(BlockNr b, bool named, const std::vector<std::string>&
   }
   std::size_t differing = 0, lost = 0;
   const std::string table = compare_table(*expected, found, written, b, differing, lost);
+  const bool used_then = traced && !was->empty();
   std::string verdict = differing ? fmt::format("Found differs from expected in {} decoded field{}{}.", differing,
                                                 differing == 1 ? "" : "s",
                                                 free_then ? ", but the last commit did not use the block, so that is "
-                                                            "no error by itself" : "")
+                                                            "no error by itself"
+                                                : used_then ? ": the last commit used this block, so it must read back "
+                                                              "the same (committed metadata was overwritten or lost)"
+                                                : b == 0    ? ": the superblock found is not the last commit's"
+                                                            : "")
                                   : "Found and expected decode the same.";
   if (written)
     verdict += lost ? fmt::format(" The engine's last write of it is not what the disk holds ({} field{} differ{}): the "
