@@ -28,19 +28,25 @@ FailingImages failing_images(const sim::SimDisk& disk, sim::Image found, const s
   return out;
 }
 
+std::string failing_image_path(const std::string& dir, const std::string& scenario, std::uint64_t seed,
+                               std::string_view kind) {
+  return kind.empty() ? fmt::format("{}/{}-seed{}.bin", dir, scenario, seed)
+                      : fmt::format("{}/{}-seed{}.{}.bin", dir, scenario, seed, kind);
+}
+
 void save_failing_image(const FailingImages& images, const std::string& dir, const std::string& scenario,
                         std::uint64_t seed, std::vector<std::string>& failures) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  const std::string path = fmt::format("{}/{}-seed{}.bin", dir, scenario, seed);
+  const std::string path = failing_image_path(dir, scenario, seed);
   if (Status s = images.found.save(path); !s) {
     failures.push_back(fmt::format("image not saved: {}", s.error().to_string()));
     return;
   }
   std::string also;
-  auto save = [&](const std::optional<sim::Image>& image, const char* suffix, const char* what) {
+  auto save = [&](const std::optional<sim::Image>& image, const char* kind, const char* what) {
     if (!image) return;
-    const std::string p = fmt::format("{}/{}-seed{}.{}.bin", dir, scenario, seed, suffix);
+    const std::string p = failing_image_path(dir, scenario, seed, kind);
     if (Status s = image->save(p); s) also += fmt::format("; {}: {}", what, p);
     else also += fmt::format("; {} not saved: {}", what, s.error().to_string());
   };

@@ -61,9 +61,13 @@ struct FailingImages {
 [[nodiscard]] FailingImages failing_images(const sim::SimDisk& disk, sim::Image found,
                                            const std::optional<sim::Image>& last_commit);
 
-// Writes DIR/SCENARIO-seedN.bin (DIR made if need be) and, when present,
-// SCENARIO-seedN.expected.bin (the last commit) and SCENARIO-seedN.written.bin (the engine's
-// view), with a failure line saying where, or why not.
+// Where a failing run's image of `kind` is saved: DIR/SCENARIO-seedN.bin for kind "" (found),
+// DIR/SCENARIO-seedN.KIND.bin for "expected" (the last commit) and "written" (the engine's view).
+[[nodiscard]] std::string failing_image_path(const std::string& dir, const std::string& scenario, std::uint64_t seed,
+                                             std::string_view kind = "");
+
+// Writes the images to their failing_image_path (DIR made if need be), with a failure line saying
+// where, or why not.
 void save_failing_image(const FailingImages& images, const std::string& dir, const std::string& scenario,
                         std::uint64_t seed, std::vector<std::string>& failures);
 

@@ -263,12 +263,12 @@ Result<std::string> write_seed_page(const std::string& dir, const SeedPage& p) {
   body += "<h2>What the checks found</h2>\n";
   const std::vector<BlockNr> named = named_blocks(replay_differs ? p.replay_failures : p.failures);
   std::vector<BlockNr> blocks = named;
-  std::string expected_note;
+  std::string unreadable;  // a line for each saved image that could not be loaded
   auto load = [&](const std::string& path, const char* what) -> std::optional<sim::Image> {
     if (path.empty()) return std::nullopt;
     auto image = sim::Image::load(path);
     if (image) return std::move(image).value();
-    expected_note += fmt::format("<p>{} could not be read: {}</p>\n", what, esc(image.error().to_string()));
+    unreadable += fmt::format("<p>{} could not be read: {}</p>\n", what, esc(image.error().to_string()));
     return std::nullopt;
   };
   const std::optional<sim::Image> expected = load(p.expected_image_path, "The last commit's image");
@@ -276,7 +276,7 @@ Result<std::string> write_seed_page(const std::string& dir, const SeedPage& p) {
   // With the last commit to compare against, the superblock comes first: it decides which blocks
   // the found image's metadata reaches.
   if (expected && std::find(blocks.begin(), blocks.end(), BlockNr{0}) == blocks.end()) blocks.insert(blocks.begin(), 0);
-  body += expected_note;
+  body += unreadable;
   if (blocks.empty()) {
     body += "<p>The failure names no block.</p>\n";
   } else if (p.image_path.empty()) {

@@ -17,6 +17,7 @@
 #include "core/common/result.h"
 #include "core/seam/cache_metadata.h"
 #include "core/seam/thin_metadata.h"
+#include "scenarios/harness/failures.h"
 #include "scenarios/runner/html_report.h"
 #include "scenarios/runner/registry.h"
 #include "scenarios/runner/report.h"
@@ -34,8 +35,6 @@ std::string bug_flags(const std::vector<Bug>& bugs) {
   return s;
 }
 
-// The flags a reproduce or replay line needs to run the seed as this run did: the seed-bug
-// switches, the engine when it is not ours, and --strict.
 // The engine behind the seam, by the name --engine takes.
 std::string_view engine_name(const RunRequest& req) {
   if (req.opts.thin_engine) return req.opts.thin_engine->name();
@@ -43,6 +42,8 @@ std::string_view engine_name(const RunRequest& req) {
   return "pdsim";
 }
 
+// The flags a reproduce or replay line needs to run the seed as this run did: the seed-bug
+// switches, the engine when it is not ours, and --strict.
 std::string run_flags(const RunRequest& req) {
   std::string s = bug_flags(req.bugs);
   if (const std::string_view engine = engine_name(req); engine != "pdsim") s += fmt::format(" --engine {}", engine);
@@ -104,12 +105,26 @@ struct RunState {
   bool interrupted = false;  // Ctrl-C stopped a --jobs run: what finished is reported
 };
 
-// Shrinks a failing seed's steps, prints them and saves them as a replayable steps file.
+// The command that runs one seed again as this run ran it.
+std::string reproduce_line(const RunRequest& req, const Scenario& sc, std::uint64_t seed) {
+  return fmt::format("./pdsim run {} --seed {}{}", sc.name, seed, run_flags(req));
+}
+
+// Counts a failed seed (the run itself already counted in `tot`) and keeps its failure line.
+void count_failure(ScenarioTotals& tot, RunState& st, const Scenario& sc, std::uint64_t seed, const std::string& reproduce,
+                   std::string message) {
+  ++tot.failed;
+  ++st.failed_runs;
+  tot.failed_seeds.push_back(seed);
+  st.failures.push_back({sc.name, seed, reproduce, std::move(message)});
+}
+
 struct Shrunk {
   Steps steps;
   std::string replay;  // the command that replays them
 };
 
+// Shrinks a failing seed's steps, prints them and saves them as a replayable steps file.
 std::optional<Shrunk> shrink_failure(const RunRequest& req, const Scenario& sc, std::uint64_t seed, RunState& st,
                                      std::ostream& out, std::ostream& err) {
   const Steps steps = sc.generate(seed);
@@ -145,7 +160,7 @@ std::optional<Shrunk> shrink_failure(const RunRequest& req, const Scenario& sc, 
   if (Status w = write_steps(file, header, small); !w) err << fmt::format("pdsim run: {}\n", w.error().message());
   out << fmt::format("  shrunk: {} -> {} steps:\n", steps.size(), small.size());
   for (const auto& s : small) out << fmt::format("    {}\n", s);
-  const std::string replay = fmt::format("./pdsim run {} --seed {}{} --replay {}", sc.name, seed, run_flags(req), file);
+  const std::string replay = fmt::format("{} --replay {}", reproduce_line(req, sc, seed), file);
   out << fmt::format("  replay: {}\n", replay);
   st.shrunk.push_back({sc.name, seed, small.size(), file});
   return Shrunk{small, replay};
@@ -175,12 +190,10 @@ void write_report_page(const RunRequest& req, const Scenario& sc, std::uint64_t 
   }
   page.trace = trace.str();
   page.replay_failures = replayed.failures;
-  const std::string image = fmt::format("{}/{}-seed{}.bin", req.report_dir, sc.name, seed);
-  if (std::filesystem::exists(image)) page.image_path = image;
-  const std::string expected = fmt::format("{}/{}-seed{}.expected.bin", req.report_dir, sc.name, seed);
-  if (std::filesystem::exists(expected)) page.expected_image_path = expected;
-  const std::string engine_view = fmt::format("{}/{}-seed{}.written.bin", req.report_dir, sc.name, seed);
-  if (std::filesystem::exists(engine_view)) page.written_image_path = engine_view;
+  // The images the traced replay saved, where it saved them (when it did).
+  for (auto [kind, path] : {std::pair{"", &page.image_path}, std::pair{"expected", &page.expected_image_path},
+                            std::pair{"written", &page.written_image_path}})
+    if (std::string f = failing_image_path(req.report_dir, sc.name, seed, kind); std::filesystem::exists(f)) *path = f;
   auto written = write_seed_page(req.report_dir, page);
   if (!written) {
     err << fmt::format("pdsim run: --report: {}\n", written.error().message());
@@ -236,13 +249,10 @@ bool run_seed(const RunRequest& req, const Scenario& sc, std::uint64_t seed, Sce
   out << fmt::format("{} seed {}: {} {}\n", sc.name, seed, o.passed ? (diverged ? "stopped" : "ok") : "FAILED", o.summary);
   if (diverged && o.passed) out << fmt::format("  known divergence, the run ends here: {}\n", o.divergence);
   if (o.passed) return true;
-  ++tot.failed;
-  ++st.failed_runs;
-  tot.failed_seeds.push_back(seed);
   for (const auto& f : o.failures) out << fmt::format("  failure: {}\n", f);
-  const std::string reproduce = fmt::format("./pdsim run {} --seed {}{}", sc.name, seed, run_flags(req));
+  const std::string reproduce = reproduce_line(req, sc, seed);
   out << fmt::format("  reproduce: {}\n", reproduce);
-  st.failures.push_back({sc.name, seed, reproduce, o.failures.empty() ? o.summary : o.failures.front()});
+  count_failure(tot, st, sc, seed, reproduce, o.failures.empty() ? o.summary : o.failures.front());
   std::optional<Shrunk> shrunk;
   if (sc.generate && sc.replay && req.shrink && req.replay.empty()) shrunk = shrink_failure(req, sc, seed, st, out, err);
   if (!req.report_dir.empty()) write_report_page(req, sc, seed, o, reproduce, shrunk, out, err);
@@ -409,13 +419,10 @@ bool run_targets_in_workers(const RunRequest& req, const std::vector<const Scena
     std::optional<SeedResult> r = bytes ? decode(*bytes) : std::nullopt;
     if (!r) {  // the worker died in this seed: a failure the one-process run would have crashed on
       const std::string why = bytes ? "its worker's answer did not decode" : death;
-      const std::string reproduce = fmt::format("./pdsim run {} --seed {}{}", sc.name, seed, run_flags(req));
+      const std::string reproduce = reproduce_line(req, sc, seed);
       out << fmt::format("{} seed {}: FAILED the run did not finish: {}\n  reproduce: {}\n", sc.name, seed, why, reproduce);
       ++tot.runs;
-      ++tot.failed;
-      tot.failed_seeds.push_back(seed);
-      ++st.failed_runs;
-      st.failures.push_back({sc.name, seed, reproduce, fmt::format("the run did not finish: {}", why)});
+      count_failure(tot, st, sc, seed, reproduce, fmt::format("the run did not finish: {}", why));
     } else {
       out << r->out;
       err << r->err;
