@@ -17,11 +17,13 @@
 
 #include <fmt/format.h>
 
+#include "bench/bench_util.h"
 #include "scenarios/thin/crash_explorer.h"
 
 namespace {
 
 using namespace pdsim;
+using pdsim::bench::median;
 
 struct Sample {
   scenarios::CrashExplorerTimes times;
@@ -47,11 +49,6 @@ Sample run_once(bool reuse, std::uint64_t first, std::uint64_t seeds) {
   }
   s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return s;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
 }
 
 }  // namespace

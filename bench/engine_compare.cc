@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "bench/bench_util.h"
 #include "core/thin/pool_metadata.h"
 #include "kernel/kernel_engine.h"
 #include "sim/rng.h"
@@ -24,6 +25,7 @@
 namespace {
 
 using namespace pdsim;
+using pdsim::bench::median;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kCacheBlocks = 1024;
@@ -111,11 +113,6 @@ Sample run(seam::ThinEngine& engine, std::uint64_t n, const std::string& phase, 
   s.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   s.writes = disk.counters().writes - w0;
   return s;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
 }
 
 }  // namespace

@@ -7,9 +7,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 source "$here/scripts/common.sh"
-pdsim_ensure_packages thin-provisioning-tools time python3
-pdsim_build "$here/build" pdsim >/dev/null 2>&1 || pdsim_build "$here/build" pdsim
-PDSIM="$here/build/tools/pdsim"
+pdsim_peer_bench_setup
 
 repeats="${1:-5}"
 shift || true

@@ -59,3 +59,12 @@ pdsim_build() {
   for t in "${targets[@]}"; do tflags+=(--target "$t"); done
   cmake --build "$dir" -j2 "${tflags[@]}" >&2
 }
+
+# pdsim_peer_bench_setup: what the benchmarks against thin-provisioning-tools share: the peer
+# tools, GNU time and python3 installed, pdsim built quietly into build/ (shown again only when
+# the build fails), and PDSIM set to the program.
+pdsim_peer_bench_setup() {
+  pdsim_ensure_packages thin-provisioning-tools time python3
+  pdsim_build "$PDSIM_ROOT/build" pdsim >/dev/null 2>&1 || pdsim_build "$PDSIM_ROOT/build" pdsim
+  PDSIM="$PDSIM_ROOT/build/tools/pdsim"
+}
