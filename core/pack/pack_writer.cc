@@ -14,6 +14,7 @@
 
 #include "core/common/assert.h"
 #include "core/common/endian.h"
+#include "core/common/fd_io.h"
 #include "core/pack/block_kind.h"
 #include "core/pack/bytecode.h"
 #include "core/pack/pack.h"
@@ -59,19 +60,6 @@ class Deflater {
   z_stream zs_{};
   bool initialised_ = false;
 };
-
-int full_write(int fd, const std::uint8_t* p, std::size_t n) {
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    p += w;
-    n -= static_cast<std::size_t>(w);
-  }
-  return 0;
-}
 
 }  // namespace
 
@@ -130,7 +118,7 @@ Result<PackStats> write_pack_file(BlockDevice& src, const std::string& path) {
     return Error::io(fmt::format("cannot create '{}': {}", out.partial_path(), std::strerror(err)));
   }
   auto stats = write_pack(src, [&](std::span<const std::uint8_t> bytes) -> Status {
-    const int err = full_write(fd, bytes.data(), bytes.size());
+    const int err = write_fully(fd, bytes.data(), bytes.size());
     if (err != 0) return Error::io(fmt::format("write to '{}' failed: {}", out.partial_path(), std::strerror(err)));
     return {};
   });

@@ -14,6 +14,8 @@
 
 #include <fmt/format.h>
 
+#include "core/common/fd_io.h"
+
 namespace pdsim::scenarios {
 namespace {
 
@@ -21,29 +23,8 @@ volatile sig_atomic_t g_interrupted = 0;
 void on_sigint(int) { g_interrupted = 1; }
 
 // Whole reads and writes over a pipe; false at end of file or on an error.
-bool write_all(int fd, const void* data, std::size_t n) {
-  const auto* p = static_cast<const char*>(data);
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    p += w;
-    n -= static_cast<std::size_t>(w);
-  }
-  return true;
-}
-
-bool read_all(int fd, void* data, std::size_t n) {
-  auto* p = static_cast<char*>(data);
-  while (n > 0) {
-    const ssize_t r = ::read(fd, p, n);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return false;
-    p += r;
-    n -= static_cast<std::size_t>(r);
-  }
-  return true;
-}
+bool write_all(int fd, const void* data, std::size_t n) { return write_fully(fd, data, n) == 0; }
+bool read_all(int fd, void* data, std::size_t n) { return read_fully(fd, data, n) == 0; }
 
 struct Worker {
   pid_t pid = -1;
