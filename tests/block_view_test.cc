@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/cache/cache_metadata.h"
 #include "core/common/endian.h"
 #include "core/thin/pool_metadata.h"
 #include "scenarios/runner/html_report.h"
@@ -118,6 +119,76 @@ TEST(BlockView, PathFromTheSuperblockReachesTheMappingTreeAndNotAFreeBlock) {
       << *path;
   EXPECT_EQ(path_to(t.second, t.second.nr_blocks() - 1), "");
   EXPECT_EQ(path_to(sim::Image(8), 3), std::nullopt) << "no superblock: nothing to trace from";
+}
+
+// A cache image: the mapping array's blocks hang below its root, entry by entry.
+TEST(BlockView, PathReachesACacheMappingArrayBlock) {
+  sim::SimDisk disk(512, 1);
+  auto md = cache::CacheMetadata::format(disk, 128, 2);
+  ASSERT_TRUE(md.ok()) << md.error().to_string();
+  ASSERT_TRUE((*md)->resize(3000).ok());  // 3000 mappings of 8 bytes: several array blocks
+  ASSERT_TRUE((*md)->insert_mapping(2000, 7).ok());
+  ASSERT_TRUE((*md)->commit(false).ok());
+  const sim::Image image = disk.current();
+  BlockNr array_block = 0;
+  for (BlockNr b = 1; b < image.nr_blocks() && !array_block; ++b)
+    if (decode_block(image, b)[1].value == "array block") array_block = b;
+  ASSERT_NE(array_block, 0u);
+  const auto path = path_to(image, array_block);
+  ASSERT_TRUE(path.has_value());
+  EXPECT_EQ(path->rfind("superblock → mapping array (block ", 0), 0u) << *path;
+  EXPECT_NE(path->find("(block " + std::to_string(array_block) + ")"), std::string::npos) << *path;
+}
+
+std::string page_text(const std::string& dir, const SeedPage& p) {
+  auto name = write_seed_page(dir, p);
+  if (!name) throw std::runtime_error(name.error().to_string());
+  std::ifstream in(dir + "/" + *name);
+  std::stringstream html;
+  html << in.rdbuf();
+  return html.str();
+}
+
+// A failure line's blocks of other spaces (a cache block, an origin block) are not metadata
+// blocks: only "array block 6" is shown.
+TEST(SeedPage, NamesMetadataBlocksNotCacheOrOriginBlocks) {
+  const auto t = two_commits();
+  const std::string dir = ::testing::TempDir() + "/block_view_names";
+  std::filesystem::create_directories(dir);
+  ASSERT_TRUE(t.second.save(dir + "/found.bin").ok());
+  SeedPage p;
+  p.scenario = "made_up";
+  p.seed = 8;
+  p.failures = {"step 2 (insert 453 352804): mapping cache block 453 to origin block 352804 failed: array block 6 "
+                "released twice"};
+  p.image_path = dir + "/found.bin";
+  const std::string s = page_text(dir, p);
+  EXPECT_NE(s.find("id=\"block-6\""), std::string::npos);
+  EXPECT_EQ(s.find("id=\"block-453\""), std::string::npos);
+  EXPECT_EQ(s.find("id=\"block-352804\""), std::string::npos);
+}
+
+// The page's trace and images are of the replay: when it fails first with another line than the
+// run did, the page says so and names the replay's blocks.
+TEST(SeedPage, NamesTheReplaysBlocksWhenTheReplayFailsDifferently) {
+  const auto t = two_commits();
+  const std::string dir = ::testing::TempDir() + "/block_view_replay";
+  std::filesystem::create_directories(dir);
+  ASSERT_TRUE(t.second.save(dir + "/found.bin").ok());
+  SeedPage p;
+  p.scenario = "made_up";
+  p.seed = 9;
+  p.failures = {"checker: bad_checksum [block 24]"};
+  p.replay_failures = {"reopen: block 18 is not a valid space-map index"};
+  p.image_path = dir + "/found.bin";
+  const std::string s = page_text(dir, p);
+  EXPECT_NE(s.find("id=\"replay-failure\""), std::string::npos);
+  EXPECT_NE(s.find("id=\"block-18\""), std::string::npos);
+  EXPECT_EQ(s.find("id=\"block-24\""), std::string::npos);
+  p.replay_failures = p.failures;  // the same failure: nothing to say
+  const std::string same = page_text(dir, p);
+  EXPECT_EQ(same.find("id=\"replay-failure\""), std::string::npos);
+  EXPECT_NE(same.find("id=\"block-24\""), std::string::npos);
 }
 
 // The seed page with a last commit and an engine's view: the superblock comes first with its

@@ -22,6 +22,7 @@
 #include "scenarios/runner/report.h"
 #include "scenarios/runner/runner.h"
 #include "scenarios/runner/registry.h"
+#include "sim/image.h"
 #include "sim/rng.h"
 #include "sim/sim_disk.h"
 #include "testing/test_util.h"
@@ -411,6 +412,66 @@ TEST(Runner, JsonReportOfAFailureHasItsReproduceLineAndMessage) {
   EXPECT_EQ(j["scenarios"][0]["failed_seeds"][0], 1);
   ASSERT_FALSE(j["shrunk"].empty());
   EXPECT_EQ(j["shrunk"][0]["seed"], 1);
+}
+
+// A failing harness run saves, beside its image, the disk as its last commit left it and every
+// block as the engine last wrote it. Seed bug (a) in thin_faults seed 13: the failed commit's
+// superblock lands, so the image's superblock is not the last commit's, and the engine's failed
+// write of block 18 is in its view but not on the disk. The trace says where the committed
+// state moved.
+TEST(Runner, FailingPoolRunSavesItsLastCommitAndTheEnginesView) {
+  testing::TempDir dir;
+  RunRequest req = request("thin_faults", 13, 1);
+  req.bugs = {Bug::a};
+  req.shrink = false;
+  req.opts.trace = true;
+  req.opts.save_images_dir = dir.file("images");
+  auto r = run_req(req);
+  ASSERT_EQ(r.rc, 1) << r.out;
+  EXPECT_NE(r.out.find("\n    pool: committed\n"), std::string::npos) << r.out;
+  auto found = sim::Image::load(dir.file("images/thin_faults-seed13.bin"));
+  auto expected = sim::Image::load(dir.file("images/thin_faults-seed13.expected.bin"));
+  auto written = sim::Image::load(dir.file("images/thin_faults-seed13.written.bin"));
+  ASSERT_TRUE(found.ok() && expected.ok() && written.ok()) << r.out;
+  EXPECT_NE(r.out.find("as the last commit left it: " + dir.file("images/thin_faults-seed13.expected.bin")),
+            std::string::npos) << r.out;
+  Block f{}, e{}, w{};
+  found->read(0, f);
+  expected->read(0, e);
+  EXPECT_NE(f, e) << "the failed commit's superblock landed: it is not the last commit's";
+  bool lost = false;  // a block the engine wrote that the disk does not hold
+  for (BlockNr b = 1; b < found->nr_blocks() && !lost; ++b) {
+    found->read(b, f);
+    written->read(b, w);
+    lost = f != w;
+  }
+  EXPECT_TRUE(lost) << "the engine's view holds the write the disk failed";
+}
+
+// The cache harness keeps the same images, and its trace says what each step committed.
+TEST(Runner, FailingCacheRunSavesItsLastCommitAndTracesItsCommits) {
+  testing::TempDir dir;
+  RunRequest req = request("cache_crash", 1, 1);
+  req.bugs = {Bug::i};
+  req.shrink = false;
+  req.opts.trace = true;
+  req.opts.save_images_dir = dir.file("images");
+  auto r = run_req(req);
+  ASSERT_EQ(r.rc, 1) << r.out;
+  EXPECT_NE(r.out.find("\n    cache: committed txn 1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\n    cache: the metadata reads back as txn 1; the last commit is txn 1\n"), std::string::npos)
+      << r.out;
+  for (const char* kind : {"", ".expected", ".written"})
+    EXPECT_TRUE(sim::Image::load(dir.file(fmt::format("images/cache_crash-seed1{}.bin", kind))).ok()) << kind;
+  // Bug (i) fails in core: the disk holds the last commit, whose superblock the expected image
+  // has (not the format's, nor an earlier commit's).
+  auto found = sim::Image::load(dir.file("images/cache_crash-seed1.bin"));
+  auto expected = sim::Image::load(dir.file("images/cache_crash-seed1.expected.bin"));
+  ASSERT_TRUE(found.ok() && expected.ok());
+  Block f{}, e{};
+  found->read(0, f);
+  expected->read(0, e);
+  EXPECT_EQ(f, e);
 }
 
 TEST(Runner, TwoShardsCoverEverySeedExactlyOnce) {
